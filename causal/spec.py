@@ -1,0 +1,301 @@
+"""Declarative model specs: YAML (or the same as a mapping) to :class:`~causal.scm.SCM` and back.
+
+A spec is data, never Python. Equations are compiled by the whitelist in
+:mod:`causal.expr`; noise declarations by :func:`causal.expr.parse_distribution`.
+Every problem raises :class:`~causal.errors.SpecError` naming the file, the
+node and what to change; nothing else escapes.
+
+The format::
+
+    name: icecream
+    nodes:                         # any order; parents are read off the equations
+      temperature: {noise: normal(25, 5), unit: degC}   # equation defaults to `noise`
+      ice_cream:   {equation: 20 + 3 * temperature + noise, noise: normal(0, 10)}
+      mood:        {noise: normal(0, 1), hidden: true}
+      bought:      {type: binary, logit: -1 + 0.5 * temperature + mood}
+      promo:       {type: binary, p: where(mood > 0, 0.8, 0.3)}
+      segment:     {type: categorical, probs: [0.5, 0.3, 0.2]}
+      shelf:       {equation: maximum(bought, promo)}   # no noise: deterministic
+
+Examples
+--------
+>>> scm = load_scm({"nodes": {"x": {"noise": "normal(0, 1)"},
+...                           "y": {"equation": "2 * x + noise", "noise": "normal(0, 1)"}}})
+>>> scm.nodes
+('x', 'y')
+>>> dump_spec(scm)["nodes"]["y"]
+{'equation': '2 * x + noise', 'noise': 'normal(0, 1)'}
+"""
+
+from __future__ import annotations
+
+import keyword
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from causal.errors import CausalSimError, GraphError, SpecError
+from causal.expr import ALLOWED_FUNCTIONS, CONSTANTS, compile_expr, parse_distribution
+from causal.interventions import Hard
+from causal.mechanisms import Additive, Binary, Categorical, DiscreteMechanism, Linear, equation
+from causal.noise import DISTRIBUTIONS, Noise
+from causal.scm import SCM
+
+__all__ = ["load_scm", "dump_spec", "save_scm", "parse_noise"]
+
+_TOP_KEYS = {"name", "description", "nodes"}
+_NODE_KEYS = {"type", "equation", "noise", "hidden", "p", "logit", "probit", "probs", "unit",
+              "description"}
+_TYPES = ("continuous", "binary", "categorical")
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_MAX_NODES = 1000
+
+
+def parse_noise(text: Any, *, where: str = "") -> Noise:
+    """A :class:`~causal.noise.Noise` from its spec text, e.g. ``"normal(25, 5)"``."""
+    if not isinstance(text, str):
+        raise SpecError(f"{where}: noise must be text such as 'normal(0, 1)', got {text!r}")
+    name, args, kwargs = parse_distribution(text, where=where)
+    if name not in DISTRIBUTIONS:
+        raise SpecError(f"{where}: unknown distribution {name!r}; use one of "
+                        f"{', '.join(DISTRIBUTIONS)}")
+    cls, params = DISTRIBUTIONS[name]
+    if len(args) > len(params):
+        raise SpecError(f"{where}: {name}() takes at most {len(params)} arguments "
+                        f"({', '.join(params)}), got {len(args)}")
+    bound = dict(zip(params, args, strict=False))
+    for key, value in kwargs.items():
+        if key not in params:
+            raise SpecError(f"{where}: {name}() has no parameter {key!r}; parameters: {', '.join(params)}")
+        if key in bound:
+            raise SpecError(f"{where}: {name}() got {key!r} twice")
+        bound[key] = value
+    if name == "categorical" and "probs" not in bound:
+        raise SpecError(f"{where}: categorical() needs a list of probabilities, e.g. categorical([0.5, 0.5])")
+    try:
+        return cls(**bound)
+    except CausalSimError as exc:
+        raise SpecError(f"{where}: {exc}") from None
+    except TypeError as exc:
+        raise SpecError(f"{where}: bad arguments for {name}(): {exc}") from None
+
+
+def _read(source: Any) -> tuple[Mapping, str]:
+    """The spec mapping and a label for messages (the file name, or 'spec')."""
+    if isinstance(source, Mapping):
+        return source, "spec"
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        if isinstance(source, str) and "\n" in source and not os.path.exists(source):
+            label, content = "spec", source
+        else:
+            path = Path(text)
+            label = text
+            if not path.is_file():
+                raise SpecError(f"{label}: no such spec file")
+            try:
+                content = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SpecError(f"{label}: cannot read the file: {exc}") from None
+        try:
+            data = yaml.safe_load(content)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise SpecError(f"{label}: invalid YAML{at}: {problem}") from None
+        if not isinstance(data, Mapping):
+            raise SpecError(f"{label}: a spec is a mapping with a 'nodes' section, got "
+                            f"{type(data).__name__}")
+        return data, label
+    raise SpecError(f"a spec is a path to a YAML file or a mapping, got {type(source).__name__}")
+
+
+def _text(value: Any, where: str, key: str) -> str:
+    if isinstance(value, bool) or value is None:
+        raise SpecError(f"{where}: {key} must be an expression or a number, got {value!r}")
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if not isinstance(value, str):
+        raise SpecError(f"{where}: {key} must be an expression or a number, got {type(value).__name__}")
+    return value
+
+
+def _node(name: str, spec: Any, names: frozenset[str], where: str):
+    """(mechanism, noise, hidden, meta) of one node."""
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, Mapping):
+        raise SpecError(f"{where}: a node is a mapping such as {{noise: normal(0, 1)}}, got {spec!r}")
+    unknown = set(spec) - _NODE_KEYS
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {sorted(map(str, unknown))}; allowed: "
+                        f"{', '.join(sorted(_NODE_KEYS))}")
+    kind = spec.get("type", "continuous")
+    if kind not in _TYPES:
+        raise SpecError(f"{where}: type must be one of {', '.join(_TYPES)}, got {kind!r}")
+    hidden = spec.get("hidden", False)
+    if not isinstance(hidden, bool):
+        raise SpecError(f"{where}: hidden must be true or false, got {hidden!r}")
+    meta = {k: str(spec[k]) for k in ("unit", "description") if k in spec}
+    others = names - {name}
+    if kind == "continuous":
+        for key in ("p", "logit", "probit", "probs"):
+            if key in spec:
+                raise SpecError(f"{where}: {key!r} is for binary/categorical nodes; add type: binary "
+                                "(or categorical), or use an equation")
+        noise = parse_noise(spec["noise"], where=where) if "noise" in spec else None
+        if "equation" not in spec:
+            if noise is None:
+                raise SpecError(f"{where}: give an equation, a noise, or both")
+            text = "noise"
+        else:
+            text = _text(spec["equation"], where, "equation")
+        scope = others | {"noise"}
+        expr = compile_expr(text, scope, where=where)
+        if expr.uses_noise() and noise is None:
+            raise SpecError(f"{where}: the equation uses 'noise' but the node declares none; "
+                            "add e.g. noise: normal(0, 1)")
+        if noise is not None and not expr.uses_noise():
+            raise SpecError(f"{where}: a noise is declared but the equation does not use it; "
+                            "add '+ noise' to the equation or remove the noise")
+        return equation(expr, where=where), noise, hidden, meta
+    if "equation" in spec:
+        raise SpecError(f"{where}: {kind} nodes take no equation; use "
+                        + ("p, logit or probit" if kind == "binary" else "probs"))
+    if "noise" in spec:
+        raise SpecError(f"{where}: {kind} nodes draw their own uniform(0, 1) noise; remove 'noise'")
+    if kind == "binary":
+        given = [k for k in ("p", "logit", "probit") if k in spec]
+        if len(given) != 1:
+            raise SpecError(f"{where}: a binary node needs exactly one of p, logit or probit")
+        key = given[0]
+        value = spec[key]
+        if not isinstance(value, bool) and isinstance(value, (int, float)):
+            if key == "p" and not 0 <= value <= 1:
+                raise SpecError(f"{where}: p must be in [0, 1], got {value}")
+            arg: Any = float(value)
+        else:
+            arg = compile_expr(_text(value, where, key), others, where=where)
+        try:
+            return Binary(**{key: arg}), None, hidden, meta
+        except CausalSimError as exc:
+            raise SpecError(f"{where}: {exc}") from None
+    probs = spec.get("probs")
+    if not isinstance(probs, list) or len(probs) < 2:
+        raise SpecError(f"{where}: a categorical node needs probs: a list of at least two "
+                        "probabilities or expressions")
+    items = []
+    for i, p in enumerate(probs):
+        if not isinstance(p, bool) and isinstance(p, (int, float)):
+            items.append(float(p))
+        else:
+            items.append(compile_expr(_text(p, f"{where} probs[{i}]", "probability"), others,
+                                      where=f"{where}, probs[{i}]"))
+    try:
+        return Categorical(items), None, hidden, meta
+    except CausalSimError as exc:
+        raise SpecError(f"{where}: {exc}") from None
+
+
+def load_scm(source: Any) -> SCM:
+    """Build an :class:`~causal.scm.SCM` from a YAML file, YAML text or a mapping.
+
+    Raises
+    ------
+    SpecError
+        For any problem, naming the file, the node and what to change.
+    """
+    data, label = _read(source)
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise SpecError(f"{label}: unknown top-level key(s) {sorted(map(str, unknown))}; allowed: "
+                        f"{', '.join(sorted(_TOP_KEYS))}")
+    nodes = data.get("nodes")
+    if not isinstance(nodes, Mapping) or not nodes:
+        raise SpecError(f"{label}: 'nodes' must be a non-empty mapping of node name -> definition")
+    if len(nodes) > _MAX_NODES:
+        raise SpecError(f"{label}: at most {_MAX_NODES} nodes, got {len(nodes)}")
+    reserved = set(ALLOWED_FUNCTIONS) | set(CONSTANTS) | {"noise"}
+    for name in nodes:
+        if not isinstance(name, str) or not _IDENT.match(name):
+            raise SpecError(f"{label}: node name {name!r} must be an identifier (letters, digits, "
+                            "underscores; starting with a letter)")
+        if name in reserved or keyword.iskeyword(name):
+            raise SpecError(f"{label}: node name {name!r} is reserved; rename it")
+    names = frozenset(nodes)
+    mechanisms, noise, hidden, meta = {}, {}, [], {}
+    for name, spec in nodes.items():
+        where = f"{label}, node {name!r}"
+        mech, nz, is_hidden, info = _node(name, spec, names, where)
+        if name in mech.parents:
+            raise SpecError(f"{where}: the equation refers to the node itself; a node cannot cause itself")
+        mechanisms[name], noise[name] = mech, nz
+        if is_hidden:
+            hidden.append(name)
+        if info:
+            meta[name] = info
+    model_name = data.get("name")
+    if model_name is not None and not isinstance(model_name, str):
+        raise SpecError(f"{label}: name must be text, got {model_name!r}")
+    try:
+        scm = SCM(mechanisms, noise, hidden, name=model_name)
+    except GraphError as exc:
+        raise SpecError(f"{label}: the equations form a cycle: {exc}; a node cannot depend on "
+                        "its own descendants") from None
+    except CausalSimError as exc:
+        raise SpecError(f"{label}: {exc}") from None
+    scm.meta = meta
+    scm.description = data.get("description") if isinstance(data.get("description"), str) else None
+    return scm
+
+
+def dump_spec(scm: SCM) -> dict[str, Any]:
+    """The spec mapping of ``scm`` (inverse of :func:`load_scm`).
+
+    Raises
+    ------
+    SpecError
+        A mechanism wraps Python code, or the model carries an intervention
+        other than a scalar ``Hard`` (which is written as a constant equation).
+    """
+    nodes: dict[str, Any] = {}
+    meta = getattr(scm, "meta", {})
+    for v in scm.nodes:
+        mech, nz = scm._mechanisms[v], scm._noise[v]
+        iv = scm._interventions.get(v)
+        if iv is not None:
+            if not (isinstance(iv, Hard) and isinstance(iv.value, float)):
+                raise SpecError(f"node {v!r}: a {type(iv).__name__} intervention cannot be written as "
+                                "a spec; export the model before intervening")
+            entry: dict[str, Any] = {"equation": repr(iv.value)}
+        else:
+            try:
+                entry = dict(mech.to_spec(nz is not None))
+            except SpecError as exc:
+                raise SpecError(f"node {v!r}: {exc}") from None
+            if nz is not None and not isinstance(mech, DiscreteMechanism):
+                entry["noise"] = nz.to_spec()
+                if entry.get("equation") == "0 + noise" or (
+                        entry.get("equation") == "noise" and isinstance(mech, (Linear, Additive))):
+                    del entry["equation"]
+        if v in scm.hidden:
+            entry["hidden"] = True
+        entry.update(meta.get(v, {}))
+        nodes[v] = entry
+    out: dict[str, Any] = {}
+    if scm.name:
+        out["name"] = scm.name
+    if getattr(scm, "description", None):
+        out["description"] = scm.description
+    out["nodes"] = nodes
+    return out
+
+
+def save_scm(scm: SCM, path: str | os.PathLike) -> None:
+    """Write ``scm`` as a YAML spec file."""
+    Path(path).write_text(yaml.safe_dump(dump_spec(scm), sort_keys=False), encoding="utf-8")
