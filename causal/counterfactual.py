@@ -287,6 +287,7 @@ def _setup(scm: SCM, evidence, interventions, samples, seed):
     mode = _plan(scm, ev, n_units)
     rng = as_rng(seed)
     P = _abduct(scm, ev, n_units, mode, samples or DEFAULT_SAMPLES, rng)
+    _normalised(P, n_units, index)  # raises when some unit's evidence is impossible
     return ev, index, n_units, mode, P, rng
 
 
@@ -333,8 +334,6 @@ def counterfactual(scm: SCM, evidence: Any = None, interventions: Mapping[str, A
     ev, index, n_units, mode, P, rng = _setup(scm, evidence, interventions, samples, seed)
     Q = _predict(scm, P, interventions, mode, rng)
     if mode == "exact":
-        if len(Q) != n_units:
-            _normalised(Q, n_units, index)
         frame = scm._frame(Q.values, hidden, index=index)
         frame.attrs["mode"] = mode
         return frame

@@ -206,7 +206,7 @@ class Linear(InvertibleMechanism):
         out = np.full(n, self.intercept) if base is None else base + self.intercept
         for name, c in self.coefs.items():
             x = parents[name]
-            if x.dtype == np.float64 and x.flags.c_contiguous and out.flags.c_contiguous:
+            if n and x.dtype == np.float64 and x.flags.c_contiguous and out.flags.c_contiguous:
                 out = daxpy(x, out, a=c)          # in place, no temporary
             else:
                 out += c * x

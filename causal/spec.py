@@ -84,6 +84,40 @@ def parse_noise(text: Any, *, where: str = "") -> Noise:
         raise SpecError(f"{where}: bad arguments for {name}(): {exc}") from None
 
 
+_COMMA = "\ue000"  # stands in for a comma inside parentheses while YAML parses
+
+
+def _protect(text: str) -> str:
+    """Hide commas inside parentheses so YAML flow mappings keep calls whole.
+
+    In ``{noise: normal(0, 1)}`` YAML would split at the comma; the documented
+    format means the call. Parenthesis depth restarts at each line and comment.
+    """
+    out, depth, prev = [], 0, "\n"
+    for ch in text:
+        if ch == "\n" or (ch == "#" and prev in " \t\n"):
+            depth = 0
+        elif ch == "(":
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+        elif ch == "," and depth:
+            ch = _COMMA
+        out.append(ch)
+        prev = ch
+    return "".join(out)
+
+
+def _restore(data: Any) -> Any:
+    if isinstance(data, str):
+        return data.replace(_COMMA, ",")
+    if isinstance(data, dict):
+        return {_restore(k): _restore(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_restore(v) for v in data]
+    return data
+
+
 def _read(source: Any) -> tuple[Mapping, str]:
     """The spec mapping and a label for messages (the file name, or 'spec')."""
     if isinstance(source, Mapping):
@@ -102,7 +136,7 @@ def _read(source: Any) -> tuple[Mapping, str]:
             except (OSError, UnicodeDecodeError) as exc:
                 raise SpecError(f"{label}: cannot read the file: {exc}") from None
         try:
-            data = yaml.safe_load(content)
+            data = _restore(yaml.safe_load(_protect(content)))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

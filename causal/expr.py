@@ -1,0 +1,526 @@
+"""Safe arithmetic expressions for declarative model specs.
+
+Equations such as ``20 + 3 * temperature + noise`` are data, never Python.
+:func:`compile_expr` parses them with :mod:`ast` (to a syntax tree only, never
+to code), checks every node against a whitelist and builds small node objects
+of our own that :class:`Expr` evaluates with numpy, elementwise over arrays.
+No ``eval``, no attribute access, no imports. Problems in the text raise
+:class:`~causal.errors.SpecError`; :func:`parse_distribution` reads noise
+declarations such as ``normal(25, 5)`` the same way.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+import re
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from causal.errors import ModelError, SpecError
+
+__all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "Expr", "compile_expr", "parse_distribution"]
+
+MAX_LENGTH = 2000  #: longest accepted expression text, in characters
+MAX_NODES = 300  #: most expression nodes in one expression
+MAX_DEPTH = 40  #: deepest nesting (a chain ``a + b - c + ...`` counts as one level)
+
+
+def _sigmoid(x: Any) -> Any:
+    """Logistic function ``1 / (1 + exp(-x))`` without overflow for large ``|x|``."""
+    z = np.exp(-np.abs(x))
+    return np.where(np.greater_equal(x, 0), 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def _clip(x: Any, low: Any, high: Any) -> Any:
+    return np.minimum(np.maximum(x, low), high)  # np.clip also, minus an internal import
+
+
+def _where(cond: Any, a: Any, b: Any) -> Any:
+    return np.where(np.not_equal(cond, 0), a, b)
+
+
+_FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
+    "abs": (1, np.abs), "ceil": (1, np.ceil), "clip": (3, _clip), "exp": (1, np.exp),
+    "expm1": (1, np.expm1), "floor": (1, np.floor), "log": (1, np.log),
+    "log1p": (1, np.log1p), "maximum": (2, np.maximum), "minimum": (2, np.minimum),
+    "sigmoid": (1, _sigmoid), "sign": (1, np.sign), "sqrt": (1, np.sqrt),
+    "tanh": (1, np.tanh), "where": (3, _where),
+}
+#: Functions an expression may call, with their number of (positional) arguments.
+ALLOWED_FUNCTIONS: Mapping[str, int] = MappingProxyType({k: v[0] for k, v in _FUNCTIONS.items()})
+#: Named constants; a variable of the same name (given in ``names``) takes precedence.
+CONSTANTS: Mapping[str, float] = MappingProxyType({"pi": math.pi, "e": math.e})
+
+_BINOPS: dict[type, Callable[..., Any]] = {
+    ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
+    ast.Div: np.true_divide, ast.Mod: np.mod, ast.Pow: np.power,
+}
+_CHAIN_GROUP = {ast.Add: 0, ast.Sub: 0, ast.Mult: 1, ast.Div: 1, ast.Mod: 1}
+_COMPARE: dict[type, Callable[..., Any]] = {
+    ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater,
+    ast.GtE: np.greater_equal, ast.Eq: np.equal, ast.NotEq: np.not_equal,
+}
+_BAD_OPS = {
+    ast.FloorDiv: "'//'", ast.MatMult: "'@'", ast.LShift: "'<<'", ast.RShift: "'>>'",
+    ast.BitOr: "'|'", ast.BitAnd: "'&'", ast.Invert: "'~'", ast.In: "'in'",
+    ast.NotIn: "'not in'", ast.Is: "'is'", ast.IsNot: "'is not'", ast.BitXor: "'^'",
+}
+_FORBIDDEN = {
+    ast.Attribute: "attribute access ({src}) is", ast.Subscript: "subscripts ({src}) are",
+    ast.Slice: "slices are", ast.Lambda: "lambda is", ast.NamedExpr: "assignment (':=') is",
+    ast.IfExp: "conditional expressions ({src}) are", ast.ListComp: "list comprehensions are",
+    ast.SetComp: "set comprehensions are", ast.DictComp: "dict comprehensions are",
+    ast.GeneratorExp: "generator expressions are", ast.List: "lists are",
+    ast.Tuple: "tuples are", ast.Set: "sets are", ast.Dict: "dicts are",
+    ast.JoinedStr: "f-strings are", ast.FormattedValue: "f-strings are",
+    ast.Starred: "'*' unpacking is", ast.Await: "await is", ast.Yield: "yield is",
+    ast.YieldFrom: "yield is",
+}
+_ALLOWED_HELP = "allowed: numbers, names, + - * / % **, comparisons, and/or/not, " + ", ".join(
+    f"{name}()" for name in sorted(_FUNCTIONS)
+)
+_DIST_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+def _error(where: str, message: str) -> SpecError:
+    return SpecError(f"{where}: {message}" if where else message)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _MissingName(Exception):
+    """Internal: a variable is absent from the environment (becomes a ModelError)."""
+
+
+# --------------------------------------------------------------------------- nodes
+class _Const:
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = np.float64(value)
+
+    def ev(self, env: Mapping[str, Any]) -> Any:
+        return self.value
+
+
+class _Var:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def ev(self, env: Mapping[str, Any]) -> Any:
+        try:
+            return np.asarray(env[self.name], dtype=np.float64)
+        except KeyError:
+            raise _MissingName(self.name) from None
+
+
+class _Apply:
+    """``fn`` of the values of the argument nodes: every operator and call."""
+
+    __slots__ = ("fn", "args")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[_Node, ...]) -> None:
+        self.fn, self.args = fn, args
+
+    def ev(self, env: Mapping[str, Any]) -> Any:
+        return self.fn(*[arg.ev(env) for arg in self.args])
+
+
+_Node = _Const | _Var | _Apply
+
+
+def _fold(fns: tuple[Callable[..., Any], ...], first: Any, *rest: Any) -> Any:
+    """A left-associative chain ``first fn0 rest0 fn1 rest1 ...`` (``+ -`` or ``* / %``)."""
+    for fn, value in zip(fns, rest, strict=True):
+        first = fn(first, value)
+    return first
+
+
+def _compare(ops: tuple[Callable[..., Any], ...], *values: Any) -> Any:
+    """``x0 < x1 <= x2 ...`` as the elementwise AND of the pairwise comparisons."""
+    result = ops[0](values[0], values[1])
+    for i in range(1, len(ops)):
+        result = np.logical_and(result, ops[i](values[i], values[i + 1]))
+    return np.asarray(result, dtype=np.float64)
+
+
+def _logic(fn: Callable[..., Any], *values: Any) -> Any:
+    """``and`` / ``or`` on truthiness (nonzero), giving 0.0 or 1.0."""
+    truth = np.not_equal(values[0], 0)
+    for value in values[1:]:
+        truth = fn(truth, np.not_equal(value, 0))
+    return np.asarray(truth, dtype=np.float64)
+
+
+def _not(x: Any) -> Any:
+    return np.asarray(np.equal(x, 0), dtype=np.float64)
+
+
+# ----------------------------------------------------------------------- compiling
+def _parse(text: object, where: str, what: str = "expression") -> tuple[ast.expr, str]:
+    """Parse ``text`` in eval mode (to an AST only), with every failure as SpecError."""
+    if not isinstance(text, str):
+        raise _error(where, f"{what} must be a string, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise _error(where, f"{what} is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    if "\x00" in text:
+        raise _error(where, f"{what} contains a NUL byte")
+    if "#" in text:
+        raise _error(where, f"comments ('#') are not allowed in an {what}")
+    source = " ".join(text.split())  # no strings are allowed, so this changes no meaning
+    if not source:
+        raise _error(where, f"{what} is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        hint = "; assignment (':=') is not allowed" if ":=" in source else ""
+        raise _error(where, f"invalid syntax in {_short(source)!r}: {exc.msg}{hint}") from None
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        raise _error(where, f"cannot parse {_short(source)!r} ({type(exc).__name__})") from None
+    _check_limits(tree.body, where, what)
+    return tree.body, source
+
+
+def _check_limits(body: ast.expr, where: str, what: str) -> None:
+    """Count expression nodes and nesting depth iteratively; reject private names."""
+    count, deepest, stack = 0, 0, [(body, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += isinstance(node, ast.expr)
+        deepest = max(deepest, depth)
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            msg = f"{node.id!r} is not allowed: names starting with '_' are never allowed"
+            raise _error(where, msg)
+        for child in ast.iter_child_nodes(node):
+            step = isinstance(child, ast.expr)
+            if isinstance(node, ast.BinOp) and child is node.left and isinstance(child, ast.BinOp):
+                step = _CHAIN_GROUP.get(type(child.op), -1) != _CHAIN_GROUP.get(type(node.op), -2)
+            stack.append((child, depth + step))
+    if what == "expression" and count > MAX_NODES:
+        raise _error(where, f"{what} has {count} nodes; the limit is {MAX_NODES}")
+    if deepest > MAX_DEPTH:
+        raise _error(where, f"{what} is nested {deepest} levels deep; the limit is {MAX_DEPTH}")
+
+
+class _Compiler:
+    """Turns a checked Python AST into ``_Node`` objects, rejecting anything else."""
+
+    def __init__(self, source: str, scope: frozenset[str] | None, where: str) -> None:
+        self.source, self.scope, self.where = source, scope, where
+        self.names: set[str] = set()
+
+    def fail(self, message: str) -> SpecError:
+        return _error(self.where, message)
+
+    def src(self, node: ast.AST) -> str:
+        return repr(_short(ast.get_source_segment(self.source, node) or type(node).__name__))
+
+    def convert(self, node: ast.expr) -> _Node:
+        if isinstance(node, ast.Constant):
+            return self.constant(node)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.BinOp):
+            return self.binop(node)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.UAdd):
+                return self.convert(node.operand)
+            if isinstance(node.op, ast.Invert):
+                raise self.fail(f"operator '~' is not allowed ({_ALLOWED_HELP})")
+            fn = np.negative if isinstance(node.op, ast.USub) else _not
+            return _Apply(fn, (self.convert(node.operand),))
+        if isinstance(node, ast.Compare):
+            for op in node.ops:
+                if type(op) not in _COMPARE:
+                    raise self.fail(f"{_BAD_OPS[type(op)]} comparisons are not allowed "
+                                    "(allowed: < <= > >= == !=)")
+            ops = tuple(_COMPARE[type(op)] for op in node.ops)
+            operands = (node.left, *node.comparators)
+            return _Apply(partial(_compare, ops), tuple(self.convert(x) for x in operands))
+        if isinstance(node, ast.BoolOp):
+            fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+            return _Apply(partial(_logic, fn), tuple(self.convert(x) for x in node.values))
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        kind = _FORBIDDEN.get(type(node), f"{type(node).__name__} expressions are")
+        hint = "; use where(condition, a, b)" if isinstance(node, ast.IfExp) else ""
+        raise self.fail(f"{kind.format(src=self.src(node))} not allowed{hint} ({_ALLOWED_HELP})")
+
+    def constant(self, node: ast.Constant) -> _Node:
+        value = node.value
+        if type(value) in (int, float):
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise self.fail(f"the number {self.src(node)} is not a finite float")
+            return _Const(number)
+        kinds = {bool: "booleans ({src}) are not allowed; write 1 or 0",
+                 str: "strings ({src}) are not allowed", bytes: "bytes ({src}) are not allowed",
+                 complex: "complex numbers ({src}) are not allowed"}
+        kind = kinds.get(type(value), "the constant {src} is not allowed")
+        raise self.fail(f"{kind.format(src=self.src(node))} ({_ALLOWED_HELP})")
+
+    def name(self, node: ast.Name) -> _Node:
+        name = node.id
+        if self.scope is not None and name in self.scope:
+            pass
+        elif name in CONSTANTS:
+            return _Const(CONSTANTS[name])
+        elif name in _FUNCTIONS:
+            raise self.fail(f"{name!r} is a function; call it, as in {name}(...)")
+        elif self.scope is not None:
+            known = ", ".join(sorted(self.scope)) or "none"
+            close = difflib.get_close_matches(name, sorted(self.scope), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise self.fail(f"unknown name {name!r} (known: {known}){hint}")
+        self.names.add(name)
+        return _Var(name)
+
+    def binop(self, node: ast.BinOp) -> _Node:
+        op = type(node.op)
+        if op not in _BINOPS:
+            hint = "; for powers write '**'" if op is ast.BitXor else ""
+            raise self.fail(f"operator {_BAD_OPS[op]} is not allowed (allowed: + - * / % **){hint}")
+        if op not in _CHAIN_GROUP:
+            return _Apply(_BINOPS[op], (self.convert(node.left), self.convert(node.right)))
+        rights: list[tuple[type, ast.expr]] = []
+        current: ast.expr = node
+        while (isinstance(current, ast.BinOp)
+               and _CHAIN_GROUP.get(type(current.op)) == _CHAIN_GROUP[op]):
+            rights.append((type(current.op), current.right))
+            current = current.left
+        fns = tuple(_BINOPS[o] for o, _ in reversed(rights))
+        operands = (current, *(x for _, x in reversed(rights)))
+        return _Apply(partial(_fold, fns), tuple(self.convert(x) for x in operands))
+
+    def call(self, node: ast.Call) -> _Node:
+        functions = ", ".join(sorted(_FUNCTIONS))
+        if isinstance(node.func, ast.Attribute):
+            return self.convert(node.func)  # raises: attribute access is not allowed
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(f"calling {self.src(node.func)} is not allowed; "
+                            f"only functions called by name: {functions}")
+        name = node.func.id
+        if name not in _FUNCTIONS:
+            close = difflib.get_close_matches(name, sorted(_FUNCTIONS), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise self.fail(f"{name!r} is not a known function; {hint}functions: {functions}")
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise self.fail(f"'*' unpacking is not allowed in the call of {name}()")
+        arity = _FUNCTIONS[name][0]
+        if node.keywords or len(node.args) != arity:
+            what = "keyword arguments are not allowed; " if node.keywords else ""
+            plural = "s" if arity > 1 else ""
+            raise self.fail(f"{what}{name}() takes exactly {arity} positional "
+                            f"argument{plural} ({len(node.args)} given)")
+        return _Apply(_FUNCTIONS[name][1], tuple(self.convert(arg) for arg in node.args))
+
+
+# ------------------------------------------------------------------------ public
+@dataclass(frozen=True, eq=False, repr=False)
+class Expr:
+    """An immutable compiled expression; build it with :func:`compile_expr`.
+
+    Attributes
+    ----------
+    text : str
+        Canonical text; ``compile_expr(expr.text)`` gives an equal ``Expr``.
+    names : frozenset of str
+        Variables the expression reads (possibly ``"noise"``), without
+        function names and constants.
+    """
+
+    text: str
+    names: frozenset[str]
+    _root: _Node
+    _scope: frozenset[str] | None  # the ``names`` given to compile_expr, reused by additive_split
+    _where: str
+
+    def __call__(self, env: Mapping[str, np.ndarray | float], n: int | None = None) -> np.ndarray:
+        """Evaluate elementwise on ``env`` (name -> array or float), as a new float64 array.
+
+        With ``n``, the result is broadcast to shape ``(n,)``. NaN and inf are
+        returned as they arise. Raises :class:`ModelError` if a variable is
+        missing from ``env`` or the shapes do not broadcast.
+        """
+        prefix = f"{self._where}: " if self._where else ""
+        try:
+            with np.errstate(all="ignore"):
+                value = self._root.ev(env)
+            out = np.asarray(value, dtype=np.float64)
+            if n is not None and out.shape != (n,):
+                out = np.broadcast_to(out, (n,))
+        except _MissingName as exc:
+            have = ", ".join(sorted(map(str, env))) or "nothing"
+            raise ModelError(f"{prefix}{self.text!r} needs the variable {exc.args[0]!r}, "
+                             f"which is missing (have: {have})") from None
+        except (ValueError, TypeError) as exc:
+            raise ModelError(f"{prefix}cannot evaluate {self.text!r}: {exc}") from exc
+        # a bare variable returns the caller's array and broadcast_to a read-only view
+        return out.copy() if isinstance(self._root, _Var) or not out.flags.writeable else out
+
+    def additive_split(self) -> Expr | None:
+        """Return ``f`` if this expression is ``f + noise``, else None.
+
+        The top-level chain of ``+`` and ``-`` is read as signed terms; exactly
+        one of them must be the bare name ``noise`` with a plus sign, and
+        ``noise`` must occur nowhere else. ``noise`` alone gives ``0``.
+        """
+        if "noise" not in self.names:
+            return None
+        terms: list[tuple[bool, ast.expr]] = []
+        current = ast.parse(self.text, mode="eval").body  # canonical text, already checked
+        while isinstance(current, ast.BinOp) and isinstance(current.op, (ast.Add, ast.Sub)):
+            terms.append((isinstance(current.op, ast.Add), current.right))
+            current = current.left
+        terms.append((True, current))
+        terms.reverse()
+        hits = [i for i, (_, t) in enumerate(terms) if isinstance(t, ast.Name) and t.id == "noise"]
+        if len(hits) != 1 or not terms[hits[0]][0]:
+            return None
+        rest = terms[: hits[0]] + terms[hits[0] + 1 :]
+        if not rest:
+            return compile_expr("0", self._scope, where=self._where)
+        tree = rest[0][1] if rest[0][0] else ast.UnaryOp(ast.USub(), rest[0][1])
+        for plus, term in rest[1:]:
+            tree = ast.BinOp(tree, ast.Add() if plus else ast.Sub(), term)
+        f = compile_expr(ast.unparse(tree), self._scope, where=self._where)
+        return None if "noise" in f.names else f
+
+    def uses_noise(self) -> bool:
+        """Whether the expression reads the variable ``noise``."""
+        return "noise" in self.names
+
+    def __eq__(self, other: object) -> bool:
+        return self.text == other.text if isinstance(other, Expr) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return f"Expr({self.text!r})"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def compile_expr(text: str, names: Iterable[str] | None = None, *, where: str = "") -> Expr:
+    """Compile the text of an equation into an :class:`Expr`, safely.
+
+    Parameters
+    ----------
+    text : str
+        The expression: numbers, names, ``+ - * / % **``, comparisons (also
+        chained, ``0 < x < 1``), ``and``/``or``/``not`` and calls of
+        :data:`ALLOWED_FUNCTIONS`. At most 2,000 characters, 300 nodes and 40
+        levels of nesting.
+    names : iterable of str, optional
+        The variables allowed (include ``"noise"`` where noise is). None
+        allows any identifier that is not a function or constant. Names
+        starting with ``_`` are never allowed.
+    where : str
+        Prefix for error messages, such as ``"model.yaml, node 'y'"``.
+
+    Returns
+    -------
+    Expr
+
+    Raises
+    ------
+    SpecError
+        For every problem in ``text``, naming it; nothing else escapes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = compile_expr("20 + 3 * temperature + noise", ["temperature", "noise"])
+    >>> sorted(e.names)
+    ['noise', 'temperature']
+    >>> e({"temperature": np.array([20.0, 30.0]), "noise": 0.5})
+    array([ 80.5, 110.5])
+    >>> e.additive_split()
+    Expr('20 + 3 * temperature')
+    >>> compile_expr("3 * tempreature", ["temperature"], where="node 'y'")
+    Traceback (most recent call last):
+    ...
+    causal.errors.SpecError: node 'y': unknown name 'tempreature' (known: temperature); did you mean 'temperature'?
+    """  # noqa: E501
+    if isinstance(names, str):
+        raise TypeError("names must be an iterable of names, not a single string")
+    scope = None if names is None else frozenset(names)
+    body, source = _parse(text, where)
+    compiler = _Compiler(source, scope, where)
+    root = compiler.convert(body)
+    return Expr(ast.unparse(body), frozenset(compiler.names), root, scope, where)
+
+
+def parse_distribution(text: str, *, where: str = "") -> tuple[str, tuple, dict]:
+    """Parse a noise declaration such as ``normal(25, 5)`` into ``(name, args, kwargs)``.
+
+    Only a call of a bare lowercase name is accepted, whose arguments
+    (positional or keyword) are finite numeric literals (with optional sign)
+    or lists/tuples of them; lists come back as tuples. Which distributions
+    exist is for the caller to check.
+
+    Raises
+    ------
+    SpecError
+        For anything else, prefixed with ``where``.
+
+    Examples
+    --------
+    >>> parse_distribution("normal(mean=0, sd=2)")
+    ('normal', (), {'mean': 0, 'sd': 2})
+    >>> parse_distribution("categorical([0.5, 0.3, 0.2])")
+    ('categorical', ((0.5, 0.3, 0.2),), {})
+    """
+    body, source = _parse(text, where, what="distribution")
+    if not (isinstance(body, ast.Call) and isinstance(body.func, ast.Name)
+            and _DIST_NAME.match(body.func.id)):
+        raise _error(where, "a distribution must be a call of a lowercase name with numeric "
+                            f"arguments, such as normal(0, 1); got {_short(source)!r}")
+    name = body.func.id
+    args = tuple(_literal(x, source, where, f"argument {i} of {name}()")
+                 for i, x in enumerate(body.args, 1))
+    kwargs: dict[str, Any] = {}
+    for kw in body.keywords:
+        if kw.arg is None:
+            raise _error(where, f"'**' unpacking is not allowed in {name}()")
+        kwargs[kw.arg] = _literal(kw.value, source, where, f"argument {kw.arg!r} of {name}()")
+    return name, args, kwargs
+
+
+def _literal(node: ast.expr, source: str, where: str, what: str, nested: bool = False) -> Any:
+    """A finite number, with any signs applied, or a tuple of them (one level)."""
+    if isinstance(node, ast.Starred):
+        raise _error(where, f"'*' unpacking is not allowed ({what})")
+    if not nested and isinstance(node, (ast.List, ast.Tuple)):
+        return tuple(_literal(x, source, where, what, nested=True) for x in node.elts)
+    sign, inner = 1, node
+    while isinstance(inner, ast.UnaryOp) and isinstance(inner.op, (ast.USub, ast.UAdd)):
+        sign, inner = (-sign if isinstance(inner.op, ast.USub) else sign), inner.operand
+    if isinstance(inner, ast.Constant) and type(inner.value) in (int, float):
+        try:
+            finite = math.isfinite(inner.value)
+        except OverflowError:
+            finite = False
+        if finite:
+            return sign * inner.value
+    got = _short(ast.get_source_segment(source, node) or type(node).__name__)
+    raise _error(where, f"{what} must be a finite number or a list of numbers, got {got!r}")
