@@ -250,8 +250,8 @@ def _predict(scm: SCM, P: _Particles, interventions: Mapping[str, Any] | None, m
                 m = len(Q)
                 edges = _cells(mech, Q.values, m)
                 k = edges.shape[1] - 1
-                overlap = np.clip(np.minimum(hi[:, None], edges[:, 1:]) - np.maximum(lo[:, None], edges[:, :-1]),
-                                  0.0, None)
+                top = np.minimum(hi[:, None], edges[:, 1:])
+                overlap = np.clip(top - np.maximum(lo[:, None], edges[:, :-1]), 0.0, None)
                 frac = overlap / (hi - lo)[:, None]
                 Q.repeat(k)
                 Q.logw = Q.logw + np.log(frac.ravel())

@@ -216,7 +216,8 @@ class SCM:
         except Exception as exc:  # a policy reading a descendant of its node
             raise InterventionError(f"these interventions make the model cyclic: {exc}") from None
 
-    def _merged(self, interventions: Mapping[str, Any] | None) -> tuple[dict[str, Intervention], tuple[str, ...]]:
+    def _merged(self, interventions: Mapping[str, Any] | None
+                ) -> tuple[dict[str, Intervention], tuple[str, ...]]:
         """The model's own interventions plus ``interventions``, and an evaluation order."""
         extra = self._validated(interventions)
         if not extra:
@@ -251,7 +252,8 @@ class SCM:
         if isinstance(noise, pd.DataFrame):
             noise = {c: noise[c].to_numpy(dtype=float) for c in noise.columns}
         if not isinstance(noise, Mapping):
-            raise ModelError(f"noise must be a mapping node -> array or a DataFrame, got {type(noise).__name__}")
+            raise ModelError("noise must be a mapping node -> array or a DataFrame, "
+                             f"got {type(noise).__name__}")
         missing = [v for v in self._noisy if v not in noise]
         if missing:
             raise ModelError(f"noise is missing for nodes {missing}")

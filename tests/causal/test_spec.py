@@ -112,7 +112,8 @@ def test_bad_specs_raise_spec_error_naming_the_problem(nodes, match):
 
 def test_errors_name_the_file_and_the_node(tmp_path):
     path = tmp_path / "broken.yaml"
-    path.write_text("nodes:\n  a: {noise: normal(0, 1)}\n  b: {equation: 2 * c + noise, noise: normal(0, 1)}\n")
+    path.write_text("nodes:\n  a: {noise: normal(0, 1)}\n"
+                    "  b: {equation: 2 * c + noise, noise: normal(0, 1)}\n")
     with pytest.raises(SpecError) as err:
         load_scm(path)
     msg = str(err.value)
