@@ -454,16 +454,67 @@ class Categorical(DiscreteMechanism):
         return f"Categorical(k={self.k})"
 
 
+def _linear_form(f: Expr) -> tuple[dict[str, float], float] | None:
+    """``(coefs, intercept)`` when ``f`` is an affine function of its names, else ``None``."""
+    import ast
+
+    from causal.expr import CONSTANTS
+
+    def term(node: ast.expr, sign: float) -> tuple[str | None, float] | None:
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return term(node.operand, -sign if isinstance(node.op, ast.USub) else sign)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return None, sign * float(node.value)
+        if isinstance(node, ast.Name) and node.id not in CONSTANTS:
+            return node.id, sign
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+            left, right = term(node.left, 1.0), term(node.right, 1.0)
+            if left is None or right is None:
+                return None
+            if isinstance(node.op, ast.Mult) and (left[0] is None) != (right[0] is None):
+                name = left[0] or right[0]
+                return name, sign * left[1] * right[1]
+            if isinstance(node.op, ast.Div) and right[0] is None and right[1] != 0:
+                return left[0], sign * left[1] / right[1]
+        return None
+
+    terms: list[tuple[ast.expr, float]] = []
+    node = ast.parse(f.text, mode="eval").body
+    while isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        terms.append((node.right, 1.0 if isinstance(node.op, ast.Add) else -1.0))
+        node = node.left
+    terms.append((node, 1.0))
+    coefs: dict[str, float] = {}
+    intercept = 0.0
+    for node, sign in reversed(terms):
+        t = term(node, sign)
+        if t is None:
+            return None
+        if t[0] is None:
+            intercept += t[1]
+        else:
+            coefs[t[0]] = coefs.get(t[0], 0.0) + t[1]
+    return coefs, intercept
+
+
 def equation(text: str | Expr, *, where: str = "") -> Mechanism:
-    """The mechanism for an equation text: :class:`Additive` when it reads ``f + noise``.
+    """The mechanism for an equation text.
+
+    ``f + noise`` is additive (:class:`Additive`, invertible); when ``f`` is
+    affine in its parents it becomes :class:`Linear` (the fastest path).
 
     >>> equation("20 + 3 * temperature + noise")
-    Additive('20 + 3 * temperature')
+    Linear({'temperature': 3.0}, intercept=20.0)
+    >>> equation("20 + 3 * exp(temperature) + noise")
+    Additive('20 + 3 * exp(temperature)')
     >>> equation("exp(noise) * x")
     Expression('exp(noise) * x')
     """
     e = text if isinstance(text, Expr) else compile_expr(text, where=where)
     f = e.additive_split()
     if f is not None:
+        form = _linear_form(f)
+        if form is not None:
+            return Linear(*form)
         return Additive(f)
     return Expression(e)

@@ -91,8 +91,11 @@ def test_categorical_frequencies_and_posterior_cells():
 
 
 def test_equation_recognises_additive_forms():
-    assert isinstance(equation("2 * x + noise"), Additive)
-    assert isinstance(equation("noise"), Additive)
+    assert isinstance(equation("2 * x + noise"), Linear)          # affine: the fast path
+    assert equation("-x / 2 + 2 * y - 3 + x + noise").coefs == {"x": 0.5, "y": 2.0}
+    assert isinstance(equation("noise"), Linear)
+    assert isinstance(equation("x * y + noise"), Additive)
+    assert isinstance(equation("2 * (x + 1) + noise"), Additive)
     assert isinstance(equation("x * noise"), Expression)
     assert isinstance(equation("x - noise"), Expression)
     assert equation("exp(x) + noise").parents == ("x",)

@@ -28,7 +28,7 @@ nodes:                         # any order; parents are read off the equations
 def test_the_architecture_example_loads_with_the_documented_meaning():
     scm = load_scm(ARCHITECTURE_EXAMPLE)
     assert scm.hidden == frozenset({"mood"})
-    assert isinstance(scm.mechanisms["ice_cream"], Additive)        # recognised as invertible
+    assert isinstance(scm.mechanisms["ice_cream"], Linear)          # recognised as invertible
     assert isinstance(scm.mechanisms["bought"], Binary)
     assert isinstance(scm.mechanisms["segment"], Categorical)
     assert scm.noise["shelf"] is None

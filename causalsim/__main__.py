@@ -1,0 +1,5 @@
+"""``python -m causalsim``: the command line."""
+
+from causalsim.cli import main
+
+raise SystemExit(main())
