@@ -35,8 +35,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.linalg.blas import daxpy
-from scipy.special import expit, ndtr
 
 from causal.errors import ModelError, SpecError
 from causal.expr import Expr, compile_expr
@@ -56,6 +54,25 @@ __all__ = [
 ]
 
 Arrays = Mapping[str, np.ndarray]
+
+
+_DAXPY = None
+
+
+def _expit(z: np.ndarray) -> np.ndarray:
+    """The logistic function, without overflow for large ``|z|``."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _axpy():
+    """BLAS daxpy (y += a x in place), imported on first use (scipy.linalg loads slowly)."""
+    global _DAXPY
+    if _DAXPY is None:
+        from scipy.linalg.blas import daxpy
+
+        _DAXPY = daxpy
+    return _DAXPY
 
 
 def _names(parents: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -207,7 +224,7 @@ class Linear(InvertibleMechanism):
         for name, c in self.coefs.items():
             x = parents[name]
             if n and x.dtype == np.float64 and x.flags.c_contiguous and out.flags.c_contiguous:
-                out = daxpy(x, out, a=c)          # in place, no temporary
+                out = _axpy()(x, out, a=c)          # in place, no temporary
             else:
                 out += c * x
         return out
@@ -370,8 +387,10 @@ class Binary(DiscreteMechanism):
         """``P(X = 1 | parents)`` per unit."""
         z = _eval_index(self.index, parents, n, self.parents)
         if self.link == "logit":
-            return expit(z)
+            return _expit(z)
         if self.link == "probit":
+            from scipy.special import ndtr
+
             return ndtr(z)
         bad = ~((z >= 0) & (z <= 1))
         if bad.any():
