@@ -1,0 +1,313 @@
+"""The Scenario contract every domain implements.
+
+A scenario is a unit-level SCM plus what makes it a decision problem:
+
+* ``context`` — the observed nodes an agent sees at a decision point. They must
+  be functions of context noise only: every ancestor of a context node is a
+  context node (or a state node), so no hidden variable leaks into what the
+  agent sees, and the action is not an ancestor of the context.
+* ``actions`` — an :class:`~sim.actions.ActionMap` from the Gymnasium action
+  space to interventions, with costs.
+* ``outcome`` and ``reward(values, actions)`` — reward components per unit.
+* the behaviour (logging) policy: the SCM's own mechanism of the action nodes,
+  usually confounded; :meth:`Scenario.observational` samples it and
+  :meth:`Scenario.rct` randomises the action instead.
+* dynamics: ``state_nodes`` are set from a state that persists between decision
+  points; ``transition`` (a pure function) evolves it; the ``timeline`` produces
+  the decision points on a simpy clock.
+* :meth:`Scenario.truth` — the exact answers (ATE per contrast, CATE, the value
+  of any policy) by common random numbers.
+
+Parameters are a frozen dataclass validated at construction; the scenario
+object holds no episode state (that lives in the environment).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from causal.interventions import Hard
+from causal.scm import SCM, Effect, as_rng
+from sim.actions import ActionMap
+from sim.errors import ScenarioError
+from sim.timeline import Timeline
+
+__all__ = ["Params", "Scenario", "Truth"]
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameters shared by every scenario; subclass and add fields (frozen, validated).
+
+    Attributes
+    ----------
+    max_units : int
+        Decision points per episode at most.
+    horizon : float
+        Simulated time at which an episode ends.
+    """
+
+    max_units: int = 100
+    horizon: float = math.inf
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ScenarioError` on bad values; subclasses call ``super().validate()``."""
+        if isinstance(self.max_units, bool) or not isinstance(self.max_units, int) or self.max_units < 1:
+            raise ScenarioError(f"max_units must be a positive integer, got {self.max_units!r}")
+        if not isinstance(self.horizon, (int, float)) or not self.horizon > 0:
+            raise ScenarioError(f"horizon must be > 0, got {self.horizon!r}")
+
+    def check_unit_interval(self, **values: float) -> None:
+        """Helper for subclasses: each value must be a number in [0, 1]."""
+        for name, v in values.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                raise ScenarioError(f"{name} must be a number in [0, 1], got {v!r}")
+
+
+class Scenario(ABC):
+    """Base class of scenarios. Subclasses set the class attributes and build methods.
+
+    Parameters
+    ----------
+    params : Params, optional
+        Defaults to ``params_type()``.
+    **overrides
+        Field values replacing those of ``params`` (e.g. ``confounding=0.5``).
+    """
+
+    name: ClassVar[str] = "scenario"
+    summary: ClassVar[str] = ""
+    params_type: ClassVar[type[Params]] = Params
+    #: Observed context nodes, in observation order.
+    context: tuple[str, ...] = ()
+    #: The outcome node.
+    outcome: str = ""
+    #: Nodes whose values come from the episode state (set by ``Hard`` each step).
+    state_nodes: tuple[str, ...] = ()
+
+    def __init__(self, params: Params | None = None, **overrides: Any) -> None:
+        base = self.params_type() if params is None else params
+        if not isinstance(base, self.params_type):
+            raise ScenarioError(f"{type(self).__name__} takes {self.params_type.__name__}, "
+                                f"got {type(base).__name__}")
+        if overrides:
+            fields = {f.name for f in dataclasses.fields(base)}
+            unknown = set(overrides) - fields
+            if unknown:
+                raise ScenarioError(f"unknown parameter(s) {sorted(unknown)} for {self.name}; "
+                                    f"parameters: {', '.join(sorted(fields))}")
+            base = dataclasses.replace(base, **overrides)
+        self.params = base
+        self.scm: SCM = self.build_scm()
+        self.actions: ActionMap = self.build_actions()
+        self.timeline: Timeline = self.build_timeline()
+        self._validate()
+        noise = self.scm.noise
+        #: ``(node, Noise)`` for every node with noise, in topological order.
+        self.noise_items = tuple((v, noise[v]) for v in self.scm.graph.topological_order()
+                                 if noise[v] is not None)
+        #: Whether the SCM's values are independent of the episode state.
+        self.static = not self.state_nodes
+        #: Whether the state evolves (``transition`` is overridden).
+        self.dynamic = type(self).transition is not Scenario.transition
+
+    # ------------------------------------------------------------------ to implement
+    @abstractmethod
+    def build_scm(self) -> SCM:
+        """The unit-level SCM; the action nodes' own mechanisms are the behaviour policy."""
+
+    @abstractmethod
+    def build_actions(self) -> ActionMap:
+        """The action map."""
+
+    @abstractmethod
+    def build_timeline(self) -> Timeline:
+        """The simpy timeline."""
+
+    def reward(self, values: Mapping[str, np.ndarray], actions: np.ndarray) -> dict[str, np.ndarray]:
+        """Reward components per unit (summed into the reward). Default: outcome minus action cost."""
+        return {"outcome": np.asarray(values[self.outcome], dtype=float),
+                "cost": -self.actions.cost(actions)}
+
+    def initial_state(self) -> dict[str, float]:
+        """The state at the start of an episode (values of ``state_nodes`` and more)."""
+        return {}
+
+    def transition(self, state: Mapping[str, float], values: Mapping[str, float], action: Any,
+                   time: float) -> dict[str, float]:
+        """The state after a decision point (pure: return a new mapping)."""
+        return dict(state)
+
+    def exhausted(self, state: Mapping[str, float]) -> bool:
+        """Whether the episode ends because of the state (e.g. budget spent)."""
+        return False
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self) -> None:
+        g = self.scm.graph
+        nodes = set(self.scm.nodes)
+        for what, names in (("context", self.context), ("state", self.state_nodes),
+                            ("action", self.actions.nodes), ("outcome", (self.outcome,))):
+            bad = [v for v in names if v not in nodes]
+            if bad:
+                raise ScenarioError(f"{self.name}: {what} node(s) {bad} are not nodes of the SCM")
+        hidden = [v for v in self.context if v in self.scm.hidden]
+        if hidden:
+            raise ScenarioError(f"{self.name}: context nodes {hidden} are hidden; the agent cannot see them")
+        allowed = set(self.context) | set(self.state_nodes)
+        for v in self.context:
+            leak = sorted(g.ancestors(v) - allowed)
+            if leak:
+                raise ScenarioError(f"{self.name}: context node {v!r} depends on {leak}, which the agent "
+                                    "does not observe; observations must be functions of context noise "
+                                    "only (add them to the context or cut the edge)")
+        after = set(g.descendants(self.actions.nodes)) | set(self.actions.nodes)
+        bad = sorted(after & set(self.context))
+        if bad:
+            raise ScenarioError(f"{self.name}: context nodes {bad} are the action or its descendants; "
+                                "the agent must act on what came before the action")
+        if self.outcome not in g.descendants(self.actions.nodes):
+            raise ScenarioError(f"{self.name}: the outcome {self.outcome!r} is not caused by the action")
+
+    # ------------------------------------------------------------------ batch computations
+    def state_interventions(self, state: Mapping[str, float]) -> dict[str, Hard]:
+        return {v: Hard(float(state[v])) for v in self.state_nodes}
+
+    def observe(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Observation array ``(n, len(context))`` from node values."""
+        return np.column_stack([np.asarray(values[v], dtype=np.float64) for v in self.context])
+
+    def outcomes(self, noise: Mapping[str, np.ndarray], actions: np.ndarray,
+                 state: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+        """Every node's value for units with ``noise`` under ``actions`` (one per unit)."""
+        ivs = self.actions.to_interventions(actions)
+        if self.state_nodes:
+            ivs.update(self.state_interventions(state if state is not None else self.initial_state()))
+        return self.scm.propagate(noise, ivs)
+
+    def total_reward(self, values: Mapping[str, np.ndarray], actions: np.ndarray
+                     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        parts = self.reward(values, actions)
+        total = np.sum([np.asarray(p, dtype=float) for p in parts.values()], axis=0)
+        return total, parts
+
+    # ------------------------------------------------------------------ data
+    def _static_scm(self) -> SCM:
+        return self.scm.do(self.state_interventions(self.initial_state())) if self.state_nodes else self.scm
+
+    def observational(self, n: int, rng: Any = None) -> pd.DataFrame:
+        """Logged data: the behaviour policy (the SCM's own action mechanism), observed nodes only."""
+        return self._static_scm().sample(n, as_rng(rng))
+
+    def rct(self, n: int, rng: Any = None) -> pd.DataFrame:
+        """A randomised trial: actions drawn uniformly from the action space, observed nodes only."""
+        rng = as_rng(rng)
+        actions = self.random_actions(n, rng)
+        scm = self._static_scm().do(self.actions.to_interventions(actions))
+        data = scm.sample(n, rng)
+        data.insert(0, "action", actions if actions.ndim == 1 else list(actions))
+        return data
+
+    def random_actions(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        space = self.actions.space
+        if hasattr(space, "n"):
+            return rng.integers(0, int(space.n), size=n)
+        return rng.uniform(space.low, space.high, size=(n, *space.shape))
+
+    def truth(self, n: int = 100_000, seed: int = 0) -> Truth:
+        """Exact effects by common random numbers over ``n`` fresh units."""
+        return Truth(self, n=n, seed=seed)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params})"
+
+
+class Truth:
+    """Ground truth of a scenario, computed with common random numbers.
+
+    All values are means over the same ``n`` units' noise, so contrasts are
+    paired and their Monte-Carlo error is that of the per-unit differences.
+    """
+
+    def __init__(self, scenario: Scenario, n: int = 100_000, seed: int = 0) -> None:
+        self.scenario = scenario
+        self.n = n
+        self.noise = scenario.scm.sample_noise(n, seed)
+        self._cache: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _world(self, action: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        sc = self.scenario
+        a = sc.actions.index(action) if isinstance(action, str) else sc.actions.check(action)
+        key = a if isinstance(a, int) else tuple(a.tolist())
+        if key not in self._cache:
+            actions = np.full(self.n, a) if isinstance(a, int) else np.repeat(a[None, :], self.n, axis=0)
+            values = sc.outcomes(self.noise, actions)
+            total, _ = sc.total_reward(values, actions)
+            self._cache[key] = (total, values)
+        return self._cache[key]
+
+    @staticmethod
+    def _effect(d: np.ndarray) -> Effect:
+        return Effect(float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))), len(d))
+
+    def mean(self, action: Any, node: str | None = None) -> Effect:
+        """``E[node | do(action)]`` (default node: the outcome)."""
+        return self._effect(self._world(action)[1][node or self.scenario.outcome])
+
+    def value(self, action: Any) -> Effect:
+        """Expected reward of always taking ``action``."""
+        return self._effect(self._world(action)[0])
+
+    def ate(self, treat: Any, control: Any, node: str | None = None) -> Effect:
+        """``E[Y | do(treat)] - E[Y | do(control)]`` for the outcome (or ``node``)."""
+        y = node or self.scenario.outcome
+        return self._effect(self._world(treat)[1][y] - self._world(control)[1][y])
+
+    def ite(self, treat: Any, control: Any, node: str | None = None) -> np.ndarray:
+        """Each of the ``n`` units' own effect (paired worlds)."""
+        y = node or self.scenario.outcome
+        return self._world(treat)[1][y] - self._world(control)[1][y]
+
+    def cate(self, treat: Any, control: Any, context: pd.DataFrame, *, samples: int = 2000,
+             seed: int = 0) -> np.ndarray:
+        """``E[Y_treat - Y_control | context]`` for each row of observed ``context`` values."""
+        return _cate(self.scenario, self.scenario._static_scm(), treat, control, context, samples, seed)
+
+    def policy_value(self, policy: Callable[[np.ndarray], Any]) -> Effect:
+        """Expected reward of ``policy`` (a function of a batch of observations ``(n, d)``)."""
+        sc = self.scenario
+        ctx = sc.outcomes(self.noise, self._default_actions())
+        obs = sc.observe(ctx)
+        actions = sc.actions.check_batch(policy(obs), self.n)
+        values = sc.outcomes(self.noise, actions)
+        total, _ = sc.total_reward(values, actions)
+        return self._effect(total)
+
+    def _default_actions(self) -> np.ndarray:
+        space = self.scenario.actions.space
+        if hasattr(space, "n"):
+            return np.zeros(self.n, dtype=np.int64)
+        return np.repeat(space.low[None, :], self.n, axis=0)
+
+
+def _cate(sc: Scenario, scm: SCM, treat: Any, control: Any, context: pd.DataFrame, samples: int,
+          seed: int) -> np.ndarray:
+    def ivs(a: Any) -> dict[str, Hard]:
+        one = sc.actions.to_interventions(np.array([sc.actions.check(a)]))
+        return {k: Hard(float(v.value[0])) for k, v in one.items()}
+
+    from causal.counterfactual import effect_given
+
+    return effect_given(scm, context[list(sc.context)], sc.outcome, ivs(treat), ivs(control),
+                        samples=samples, seed=seed)
