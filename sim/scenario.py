@@ -181,8 +181,9 @@ class Scenario(ABC):
             raise ScenarioError(f"{self.name}: the outcome {self.outcome!r} is not caused by the action")
 
     # ------------------------------------------------------------------ batch computations
-    def state_interventions(self, state: Mapping[str, float]) -> dict[str, Hard]:
-        return {v: Hard(float(state[v])) for v in self.state_nodes}
+    def state_interventions(self, state: Mapping[str, Any]) -> dict[str, Hard]:
+        """``Hard`` interventions setting the state nodes (scalars, or one value per unit)."""
+        return {v: Hard(state[v] if np.ndim(state[v]) else float(state[v])) for v in self.state_nodes}
 
     def observe(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
         """Observation array ``(n, len(context))`` from node values."""
