@@ -22,6 +22,15 @@ from causal.errors import (
 )
 from causal.expr import compile_expr
 from causal.graph import CausalGraph
+from causal.identify import (
+    Estimand,
+    Instrument,
+    adjustment_sets,
+    frontdoor_sets,
+    identify,
+    instruments,
+    is_valid_adjustment,
+)
 from causal.interventions import Hard, Intervention, Policy, Scale, Shift
 from causal.mechanisms import (
     Additive,
@@ -41,6 +50,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CausalGraph",
+    "identify",
+    "Estimand",
+    "Instrument",
+    "adjustment_sets",
+    "is_valid_adjustment",
+    "frontdoor_sets",
+    "instruments",
     "SCM",
     "Effect",
     "load_scm",

@@ -297,19 +297,40 @@ class SCM:
         return values
 
     def propagate(self, noise: Mapping[str, Any] | pd.DataFrame,
-                  interventions: Mapping[str, Any] | None = None, *, seed: Seed = None
-                  ) -> dict[str, np.ndarray]:
+                  interventions: Mapping[str, Any] | None = None, *, seed: Seed = None,
+                  nodes: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Compute every node from given noise, optionally under ``interventions``.
 
         Deterministic: the same noise gives the same values (``seed`` only feeds
         stochastic :class:`~causal.interventions.Policy` interventions).
-        Returns ``{node: array}`` for all nodes, hidden ones included.
+        Returns ``{node: array}`` for all nodes, hidden ones included; with
+        ``nodes``, only those nodes and their ancestors are computed.
         """
         arrays, n = self._noise_arrays(noise)
         ivs, order = self._merged(interventions)
         check_units(ivs, n)
-        rng = as_rng(seed) if any(isinstance(iv, Policy) for iv in ivs.values()) else None
+        policy = any(isinstance(iv, Policy) for iv in ivs.values())
+        if nodes is not None:
+            order = self._restricted(order, tuple(nodes), ivs if policy else None)
+        rng = as_rng(seed) if policy else None
         return self._run(arrays, n, ivs, order, rng=rng)
+
+    def _restricted(self, order: tuple[str, ...], nodes: tuple[str, ...],
+                    policy_ivs: Mapping[str, Intervention] | None) -> tuple[str, ...]:
+        """``order`` limited to ``nodes`` and their ancestors (cached when no policy is involved)."""
+        unknown = [v for v in nodes if v not in self._mechanisms]
+        if unknown:
+            raise ModelError(f"unknown nodes {unknown}; nodes: {', '.join(self.nodes)}")
+        key = (order, nodes)
+        cache = self.__dict__.setdefault("_restricted_cache", {})
+        if policy_ivs is None and key in cache:
+            return cache[key]
+        graph = self._intervened_graph(policy_ivs) if policy_ivs is not None else self._base_graph
+        keep = set(graph.ancestors(nodes)) | set(nodes)
+        out = tuple(v for v in order if v in keep)
+        if policy_ivs is None:
+            cache[key] = out
+        return out
 
     def _frame(self, values: Mapping[str, np.ndarray], hidden: bool, index=None) -> pd.DataFrame:
         cols = self.nodes if hidden else self.observed

@@ -189,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"particles for likelihood weighting (default {DEFAULT_SAMPLES})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(run=cmd_counterfactual)
+
+    from causalsim import identify_cli
+
+    identify_cli.register(sub)
     return parser
 
 

@@ -1,7 +1,17 @@
-"""Identification of causal effects from a causal graph.
+"""Identification: can an effect be computed from observational data, and how?
 
-Adjustment (back-door and generalized), front-door and instrumental-variable
-criteria live in :mod:`causal.identify.adjustment`.
+* :mod:`causal.identify.adjustment` — back-door sets (polynomial-delay
+  enumeration of minimal separators), the generalized adjustment criterion,
+  front-door sets, unconditional and conditional instruments;
+* :mod:`causal.identify.id_algorithm` — the complete ID algorithm of Shpitser
+  and Pearl (2006), with the hedge that blocks a non-identifiable effect;
+* :mod:`causal.identify.expression` — probability formulas, printed and
+  evaluated by plug-in on discrete data;
+* :mod:`causal.identify.estimand` — :func:`identify`, which tries back-door,
+  front-door, ID, then instruments, and returns an :class:`Estimand`.
+
+``causal.identify`` (the attribute of the ``causal`` package) is the function;
+import from this subpackage with ``from causal.identify import ...``.
 """
 
 from causal.identify.adjustment import (
@@ -11,6 +21,9 @@ from causal.identify.adjustment import (
     instruments,
     is_valid_adjustment,
 )
+from causal.identify.estimand import Estimand, identify
+from causal.identify.expression import Expression, PositivityWarning
+from causal.identify.id_algorithm import Hedge, HedgeError, id_algorithm, is_identifiable
 
 __all__ = [
     "Instrument",
@@ -18,14 +31,7 @@ __all__ = [
     "frontdoor_sets",
     "instruments",
     "is_valid_adjustment",
-]
 
-# The ID algorithm, probability expressions and estimands (issue 3).
-from causal.identify.estimand import Estimand, identify  # noqa: E402
-from causal.identify.expression import Expression, PositivityWarning  # noqa: E402
-from causal.identify.id_algorithm import Hedge, HedgeError, id_algorithm, is_identifiable  # noqa: E402
-
-__all__ += [
     "Estimand",
     "identify",
     "Expression",

@@ -74,7 +74,7 @@ class _Dag:
     @classmethod
     def of(cls, g: CausalGraph) -> _Dag:
         pa: dict[Any, set] = {v: set() for v in g.nodes}
-        ch: dict[Any, set] = {v: set() for v in g.nodes}
+        ch: dict[Any, set] = {v: set() for v in g.nodes}  # Any: latents are tuples
         for a, b in g.directed_edges:
             pa[b].add(a)
             ch[a].add(b)
@@ -90,12 +90,10 @@ class _Dag:
         return _Dag({v: {p for p in ps if not drop(p, v)} for v, ps in self.pa.items()},
                     {v: {c for c in cs if not drop(v, c)} for v, cs in self.ch.items()})
 
-    def anc(self, vs: Iterable) -> set:
-        """``vs`` and their ancestors."""
+    def anc(self, vs: Iterable) -> set:  # vs included
         return _reach(vs, self.pa)
 
-    def desc(self, vs: Iterable) -> set:
-        """``vs`` and their descendants."""
+    def desc(self, vs: Iterable) -> set:  # vs included
         return _reach(vs, self.ch)
 
     def moral(self, nodes: set) -> dict[Any, set]:
@@ -480,7 +478,9 @@ def instruments(g: CausalGraph, treatment: str, outcome: str) -> list[Instrument
     ``W = ∅`` is tried first (unconditional instrument). Otherwise ``W`` is
     the minimal separator of ``Y`` and ``Z`` nearest to ``Y`` among
     :math:`An_{G_c}(Y, Z)`: by [5]_ it is a valid ``W`` whenever any ancestral
-    one is, so each node is tested in O(n + m).
+    one is, so each node is tested in O(n + m). A node that is an instrument
+    only given non-ancestral sets (e.g. a collider it shares with ``X``) is not
+    listed, but whenever any conditional instrument exists, one is listed [5]_.
 
     Returns
     -------

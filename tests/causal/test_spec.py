@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from causal import SCM, SpecError, dump_spec, load_scm, save_scm
-from causal.mechanisms import Additive, Binary, Categorical, Expression, Linear
+from causal.mechanisms import Binary, Categorical, Expression, Linear
 from causal.noise import Normal
 
 ARCHITECTURE_EXAMPLE = """

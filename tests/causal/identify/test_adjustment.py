@@ -112,7 +112,8 @@ def blocked(g: CausalGraph, nodes, marks, zs) -> bool:
 
 
 def generalized_oracle(g: CausalGraph, xs: set, ys: set, zs: set, paths) -> bool:
-    """Perković et al. (2018), Def. 3.3 and 4.1, read literally off enumerated paths."""
+    """Perković et al. (2018, JMLR): Forb(X, Y) and proper non-causal paths, read literally
+    off the enumerated paths."""
     on_causal = {v for nodes, marks in paths if is_causal(marks) for v in nodes[1:]}
     forb = set(xs) | on_causal | g.descendants(on_causal) if on_causal else set(xs)
     if zs & forb:
@@ -181,7 +182,7 @@ def test_butterfly_bias():
 
 
 def test_instrument():
-    # Angrist, Imbens & Rubin (1996), JASA 91(434); Pearl (2009) §3.5: Z -> X -> Y with
+    # Angrist, Imbens & Rubin (1996), JASA 91(434), the IV design: Z -> X -> Y with
     # X <-> Y. No adjustment set exists, Z is an (unconditional) instrument.
     g = G("Z->X->Y; X<->Y")
     assert adjustment_sets(g, "X", "Y") == []
@@ -232,7 +233,7 @@ def test_no_causal_path_needs_no_frontdoor_set():
 
 
 def test_multiple_treatments_and_outcomes():
-    # Multi-treatment back-door (van der Zander et al. 2019, §3): d-separation in G with
+    # Multi-treatment back-door (van der Zander et al. 2019, AIJ): d-separation in G with
     # every edge out of X removed; X2 is no candidate as a descendant of X1.
     g = G("C->X1; C->Y1; X1->X2; X2->Y1; D->X2; D->Y2; X1->Y2")
     xs, ys = {"X1", "X2"}, {"Y1", "Y2"}
@@ -364,7 +365,7 @@ def test_frontdoor_sets_match_brute_force():
         for x, y in pairs(g, seed):
             pool, below = set(g.observed) - {x, y}, g.remove_outgoing(x)
             expected = minimal_valid(
-                pool, lambda z, x=x, y=y, b=below: frontdoor_oracle(g, x, y, z, b))
+                pool, lambda z, g=g, x=x, y=y, b=below: frontdoor_oracle(g, x, y, z, b))
             assert frontdoor_sets(g, x, y) == expected, (seed, x, y)
             nontrivial += bool(expected) and expected != [frozenset()]
     assert nontrivial > 10
@@ -381,7 +382,7 @@ def test_instruments_match_brute_force():
             for z in sorted(set(g.observed) - {x, y}):
                 pool = sorted(set(g.observed) - banned - {z})
 
-                def ok(w, z=z):
+                def ok(w, z=z, x=x, y=y, gc=gc):
                     return gc.d_separated(z, y, w) and not gc.d_separated(z, x, w)
 
                 if z in found:  # sound: the reported W satisfies the definition
@@ -390,7 +391,7 @@ def test_instruments_match_brute_force():
                     assert (w == frozenset()) == ok(()), (seed, x, y, z)
                     unconditional += not w
                     conditional += bool(w)
-                else:  # complete for ancestral W (van der Zander et al. 2015, Thm. 3)
+                else:  # complete for ancestral W (van der Zander et al. 2015)
                     anc = gc.ancestors({y, z}) & set(pool)
                     assert not any(ok(c) for k in range(len(anc) + 1)
                                    for c in itertools.combinations(sorted(anc), k)), (
@@ -399,7 +400,7 @@ def test_instruments_match_brute_force():
 
 
 def test_an_instrument_is_found_whenever_one_exists():
-    # van der Zander et al. (2015), Thm. 3: if some Z is a conditional instrument given
+    # van der Zander et al. (2015), IJCAI: if some Z is a conditional instrument given
     # some W, then some (possibly other) Z' is one given an ancestral W'. Nodes that are
     # instruments only given non-ancestral sets (e.g. a common child of Z and X) are not
     # listed, but the existence answer is exact.
@@ -417,11 +418,11 @@ def test_an_instrument_is_found_whenever_one_exists():
                                for c in itertools.combinations(pool, k)), (seed, x, y, z)
 
 
-def test_instruments_given_a_common_child_are_not_listed():
-    # Z -> C <- X: Z is an instrument given {C} but not given an ancestral set; C itself
-    # (a descendant of X off the causal path) is an unconditional instrument.
-    g = G("Z->C; X->C; X->Y; X<->Y")
-    assert instruments(g, "X", "Y") == [Instrument("C")]
+def test_instruments_only_given_a_collider_are_not_listed():
+    # Z -> C <-> X: Z is an instrument given {C} or {D} (opening the collider C), never
+    # given a set of ancestors of Y and Z; C and D are unconditional instruments.
+    g = G("Z->C->D; C<->X; X->Y; X<->Y")
+    assert instruments(g, "X", "Y") == [Instrument("C"), Instrument("D")]
 
 
 def test_instrument_sorting():

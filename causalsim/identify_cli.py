@@ -1,0 +1,128 @@
+"""``causalsim identify``: can an effect be estimated from observational data, and how?
+
+::
+
+    causalsim identify SPEC --treatment X --outcome Y
+    causalsim identify --graph "Z2->Z1; Z1->X; X->Y; Z2<->X; Z2<->Y" --treatment X --outcome Y
+
+prints the strategy that identifies ``P(Y | do(X))`` (back-door, front-door,
+the ID algorithm, or an instrument), the sets it uses and the formula, or the
+hedge that makes the effect non-identifiable (still exit status 0: that is an
+answer, not an error). Several treatments or outcomes are comma-separated.
+Errors (a bad graph or spec, an unknown or hidden node) print one line
+``causalsim: error: ...`` and return 1.
+
+Wire it into a parser with :func:`register`; :func:`run` executes parsed
+arguments.
+
+Examples
+--------
+>>> import argparse
+>>> parser = argparse.ArgumentParser(prog="causalsim")
+>>> _ = register(parser.add_subparsers(dest="command"))
+>>> run(parser.parse_args(["identify", "--graph", "X->M->Y; X<->Y",
+...                        "--treatment", "X", "--outcome", "Y"]))
+identifiable by the front-door criterion through {M}
+P(Y | do(X)) = sum_{M} P(M | X) sum_{X'} P(Y | M, X') P(X')
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from causal import CausalGraph, CausalSimError, NotIdentifiable, load_scm
+from causal.identify.estimand import Estimand, identify
+from causal.identify.expression import natural_key
+
+__all__ = ["register", "run", "describe"]
+
+
+def _fmt(vs: frozenset[str]) -> str:
+    return "{" + ", ".join(sorted(vs, key=natural_key)) + "}"
+
+
+def describe(est: Estimand) -> str:
+    """The two-line answer: how the effect is identified, then the formula.
+
+    Examples
+    --------
+    >>> print(describe(identify(CausalGraph.from_string("Z->X->Y; Z->Y"), "X", "Y")))
+    identifiable by back-door adjustment for {Z}
+    P(Y | do(X)) = sum_{Z} P(Y | X, Z) P(Z)
+    """
+    if est.strategy == "backdoor":
+        head = (f"identifiable by back-door adjustment for {_fmt(est.adjustment)}"
+                if est.adjustment else "identifiable without adjustment (no back-door path)")
+    elif est.strategy == "frontdoor":
+        head = f"identifiable by the front-door criterion through {_fmt(est.frontdoor)}"
+    elif est.strategy == "id":
+        head = "identifiable by the ID algorithm (no back-door or front-door set exists)"
+    else:
+        iv = est.instrument
+        given = f" given {_fmt(iv.given)}" if iv.given else ""
+        head = (f"not identifiable nonparametrically; the mean effect is identified by the "
+                f"instrument {iv.instrument}{given} if the effect is linear and homogeneous")
+    return f"{head}\n{est}"
+
+
+def _nodes(text: str, what: str) -> list[str]:
+    names = [t.strip() for t in text.split(",")]
+    if not all(names):
+        raise CausalSimError(f"--{what} {text!r}: give node names separated by commas")
+    return names
+
+
+def _graph(args: argparse.Namespace) -> CausalGraph:
+    if (args.spec is None) == (args.graph is None):
+        raise CausalSimError("give either a model SPEC file or --graph \"X->Y; ...\", not "
+                             + ("both" if args.spec is not None else "neither"))
+    if args.graph is not None:
+        return CausalGraph.from_string(args.graph)
+    return load_scm(Path(args.spec)).graph  # hidden nodes kept (and marked) for clear errors
+
+
+def run(args: argparse.Namespace) -> int:
+    """Identify the effect named by parsed ``args``; print the answer; return the exit status."""
+    try:
+        g = _graph(args)
+        treatment, outcome = _nodes(args.treatment, "treatment"), _nodes(args.outcome, "outcome")
+        try:
+            print(describe(identify(g, treatment, outcome)))
+        except NotIdentifiable as exc:
+            print(" ".join(str(exc).split()))
+        return 0
+    except (CausalSimError, OSError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"causalsim: error: {message}", file=sys.stderr)
+        return 1
+
+
+def _command(ns: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    return run(ns)
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``identify`` subcommand to ``subparsers``; return its parser.
+
+    The parser's defaults hold ``run`` (called as ``run(ns, argv)``, the
+    convention of :mod:`causalsim.cli`) and ``func`` (called as ``func(ns)``).
+    """
+    p = subparsers.add_parser(
+        "identify", help="can P(outcome | do(treatment)) be computed from observational data?",
+        description="Find how an interventional distribution is identified from the causal "
+                    "graph: back-door, front-door, the ID algorithm (Shpitser & Pearl 2006), or "
+                    "an instrument; or name the hedge that makes it non-identifiable.")
+    p.add_argument("spec", metavar="SPEC", nargs="?", default=None,
+                   help="path to a YAML model spec (its hidden nodes are unobserved)")
+    p.add_argument("--graph", metavar="EDGES", default=None,
+                   help='the graph instead of a spec, e.g. "X->Y; Z->X; Z->Y; X<->Y" '
+                        "(<-> marks a hidden common cause)")
+    p.add_argument("--treatment", required=True, metavar="NODE[,NODE]",
+                   help="the intervened node(s)")
+    p.add_argument("--outcome", required=True, metavar="NODE[,NODE]", help="the outcome node(s)")
+    p.set_defaults(run=_command, func=run)
+    return p

@@ -1,0 +1,98 @@
+"""Tests of ``causalsim identify`` (causalsim/identify_cli.py), through a parser built here."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from causalsim.identify_cli import register, run
+
+
+@pytest.fixture
+def identify_cli(capsys):
+    parser = argparse.ArgumentParser(prog="causalsim")
+    sub = parser.add_subparsers(dest="command", required=True)
+    assert register(sub).prog.endswith("identify")
+
+    def call(*argv: str) -> tuple[int, str, str]:
+        code = run(parser.parse_args(["identify", *argv]))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    call.parser = parser
+    return call
+
+
+def test_napkin_example_from_usage(identify_cli):
+    # USAGE.md §2 (the napkin graph, Pearl & Mackenzie 2018)
+    code, out, err = identify_cli("--graph", "Z2->Z1; Z1->X; X->Y; Z2<->X; Z2<->Y",
+                                  "--treatment", "X", "--outcome", "Y")
+    assert code == 0 and err == ""
+    assert out.splitlines() == [
+        "identifiable by the ID algorithm (no back-door or front-door set exists)",
+        "P(Y | do(X)) = [sum_{Z2} P(X, Y | Z1, Z2) P(Z2)] / [sum_{Z2} P(X | Z1, Z2) P(Z2)]",
+    ]
+
+
+@pytest.mark.parametrize(("graph", "first_line"), [
+    ("X->Y; Z->X; Z->Y", "identifiable by back-door adjustment for {Z}"),
+    ("X->Y", "identifiable without adjustment (no back-door path)"),
+    ("X->M->Y; X<->Y", "identifiable by the front-door criterion through {M}"),
+    ("Z->X->Y; X<->Y", "not identifiable nonparametrically; the mean effect is identified by "
+                       "the instrument Z if the effect is linear and homogeneous"),
+])
+def test_strategies(identify_cli, graph, first_line):
+    code, out, _ = identify_cli("--graph", graph, "--treatment", "X", "--outcome", "Y")
+    assert code == 0 and out.splitlines()[0] == first_line
+    assert out.splitlines()[1].split(" = ")[0] in ("P(Y | do(X))", "E[Y | do(X)]")
+
+
+def test_hedge_is_an_answer_not_an_error(identify_cli):
+    code, out, err = identify_cli("--graph", "X->Y; Z->X; Z->Y; X<->Y",
+                                  "--treatment", "X", "--outcome", "Y")
+    assert code == 0 and err == ""
+    assert "not identifiable: hedge F = {X, Y}, F' = {Y} (line 5 fails)" in out
+
+
+def test_several_treatments(identify_cli):
+    code, out, _ = identify_cli("--graph", "X1->X2->Y; X1<->X2", "--treatment", "X1, X2",
+                                "--outcome", "Y")
+    assert code == 0 and out.splitlines()[1] == "P(Y | do(X1, X2)) = P(Y | X1, X2)"
+
+
+def test_spec_file(identify_cli, tmp_path):
+    spec = tmp_path / "smoking.yaml"
+    spec.write_text("nodes:\n"
+                    "  gene: {type: binary, p: 0.3, hidden: true}\n"
+                    "  smoke: {type: binary, logit: -1 + 2 * gene}\n"
+                    "  tar: {type: binary, logit: -1 + 3 * smoke}\n"
+                    "  cancer: {type: binary, logit: -2 + 2 * tar + 2 * gene}\n")
+    code, out, _ = identify_cli(str(spec), "--treatment", "smoke", "--outcome", "cancer")
+    assert code == 0 and out.startswith("identifiable by the front-door criterion through {tar}")
+    code, out, err = identify_cli(str(spec), "--treatment", "gene", "--outcome", "cancer")
+    assert code == 1 and out == ""
+    assert err.startswith("causalsim: error: treatment ['gene'] is hidden")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--graph", "X->Y", "--treatment", "Q", "--outcome", "Y"], "unknown treatment node(s) 'Q'"),
+    (["--graph", "X->Y", "--treatment", "X", "--outcome", "X"], "share ['X']"),
+    (["--graph", "X->Y->X", "--treatment", "X", "--outcome", "Y"], "directed cycle"),
+    (["--graph", "X=>Y", "--treatment", "X", "--outcome", "Y"], "cannot parse"),
+    (["--treatment", "X", "--outcome", "Y"], "not neither"),
+    (["s.yaml", "--graph", "X->Y", "--treatment", "X", "--outcome", "Y"], "not both"),
+    (["missing.yaml", "--treatment", "X", "--outcome", "Y"], "missing.yaml"),
+    (["--graph", "X->Y", "--treatment", "X,", "--outcome", "Y"], "separated by commas"),
+])
+def test_errors_are_one_line(identify_cli, argv, message):
+    code, out, err = identify_cli(*argv)
+    assert code == 1 and out == ""
+    assert err.startswith("causalsim: error: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_registered_defaults_follow_cli_convention(identify_cli, capsys):
+    ns = identify_cli.parser.parse_args(["identify", "--graph", "X->Y", "--treatment", "X",
+                                         "--outcome", "Y"])
+    assert ns.run(ns, []) == 0 and ns.func(ns) == 0
