@@ -87,7 +87,8 @@ class CausalEnv(gym.Env):
         if options:
             unknown = set(options) - {"params"}
             if unknown:
-                raise SimError(f"unknown reset option(s) {sorted(unknown)}; use options={{'params': {{...}}}}")
+                raise SimError(f"unknown reset option(s) {sorted(unknown)}; "
+                               "use options={'params': {...}}")
             sc = self.scenario
             new = type(sc)(sc.params, **dict(options["params"]))
             if new.context != sc.context or new.actions.space != sc.actions.space:

@@ -150,7 +150,11 @@ class Scenario(ABC):
         return dict(state)
 
     def exhausted(self, state: Mapping[str, float]) -> bool:
-        """Whether the episode ends because of the state (e.g. budget spent)."""
+        """Whether the episode ends because of the state (e.g. budget spent).
+
+        Vectorized like :meth:`transition`: state values may be arrays (one per
+        sub-environment); return a boolean or a boolean array of that shape.
+        """
         return False
 
     # ------------------------------------------------------------------ validation

@@ -136,6 +136,8 @@ class Timeline(ABC):
     draws_per_unit: int = 1
     #: Whether decision times are independent of the state (then :meth:`times` works).
     static: bool = True
+    #: The kind of decision point this timeline announces.
+    kind: str = "unit"
 
     def times(self, exponentials: np.ndarray) -> np.ndarray:
         """Decision times ``(m, k)`` of ``m`` episodes from their tapes ``(m, k * draws_per_unit)``."""
