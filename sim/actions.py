@@ -110,7 +110,7 @@ class DiscreteActions(ActionMap):
         if isinstance(action, str):
             return self.index(action)
         arr = np.asarray(action)
-        if arr.shape not in ((), (1,)) or arr.dtype.kind not in "iub" and not (
+        if arr.shape not in ((), (1,)) or arr.dtype.kind not in "iu" and not (
                 arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
             raise ActionError(f"action must be one integer in 0..{len(self.labels) - 1} "
                               f"({', '.join(self.labels)}), got {action!r}")

@@ -63,6 +63,7 @@ class CausalEnv(gym.Env):
             raise SimError(f"render_mode must be one of {self.metadata['render_modes']} or None, "
                            f"got {render_mode!r}")
         self.render_mode = render_mode
+        self._base_scenario = scenario
         self._set_scenario(scenario)
         self.query = Query(self, budget=query_budget, cost=query_cost)
         self._tape: Tape | None = None
@@ -82,19 +83,23 @@ class CausalEnv(gym.Env):
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start an episode. ``options={"params": {...}}`` overrides scenario parameters."""
+        """Start an episode. ``options={"params": {...}}`` overrides scenario parameters for it."""
         super().reset(seed=seed)
         if options:
             unknown = set(options) - {"params"}
             if unknown:
                 raise SimError(f"unknown reset option(s) {sorted(unknown)}; "
                                "use options={'params': {...}}")
-            sc = self.scenario
-            new = type(sc)(sc.params, **dict(options["params"]))
-            if new.context != sc.context or new.actions.space != sc.actions.space:
+            if not isinstance(options.get("params", {}), Mapping):
+                raise SimError("options['params'] must be a mapping of parameter -> value")
+            base = self._base_scenario
+            new = type(base)(base.params, **dict(options.get("params", {})))
+            if new.context != base.context or new.actions.space != base.actions.space:
                 raise SimError("these parameters change the observation or action space; "
                                "make a new environment instead")
-            self._set_scenario(new)
+            self._set_scenario(new)     # for this episode only
+        elif self.scenario is not self._base_scenario:
+            self._set_scenario(self._base_scenario)
         rng = self.np_random
         self.query._reset(np.random.default_rng(int(rng.integers(2**63))))
         sc = self.scenario
@@ -188,6 +193,7 @@ class CausalEnv(gym.Env):
                             horizon=sc.params.horizon, state=self._state_now)
         self._tables = None
         self._last = None
+        self._last_values = None
         self._point = self._clock.advance()
         self._obs = self._context(self._point.unit)
 

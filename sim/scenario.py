@@ -65,7 +65,8 @@ class Params:
         """Raise :class:`ScenarioError` on bad values; subclasses call ``super().validate()``."""
         if isinstance(self.max_units, bool) or not isinstance(self.max_units, int) or self.max_units < 1:
             raise ScenarioError(f"max_units must be a positive integer, got {self.max_units!r}")
-        if not isinstance(self.horizon, (int, float)) or not self.horizon > 0:
+        if isinstance(self.horizon, bool) or not isinstance(self.horizon, (int, float)) \
+                or not self.horizon > 0:
             raise ScenarioError(f"horizon must be > 0, got {self.horizon!r}")
 
     def check_unit_interval(self, **values: float) -> None:
@@ -169,18 +170,21 @@ class Scenario(ABC):
         hidden = [v for v in self.context if v in self.scm.hidden]
         if hidden:
             raise ScenarioError(f"{self.name}: context nodes {hidden} are hidden; the agent cannot see them")
-        allowed = set(self.context) | set(self.state_nodes)
+        if self.outcome in self.scm.hidden:
+            raise ScenarioError(f"{self.name}: the outcome {self.outcome!r} is hidden; rewards and "
+                                "answers must be about an observed node")
+        after = set(g.descendants(self.actions.nodes)) | set(self.actions.nodes)
+        bad = sorted(after & set(self.context))
+        if bad:
+            raise ScenarioError(f"{self.name}: context nodes {bad} are the action or its descendants; "
+                                "the agent must act on what came before the action")
+        allowed = (set(self.context) | set(self.state_nodes)) - self.scm.hidden
         for v in self.context:
             leak = sorted(g.ancestors(v) - allowed)
             if leak:
                 raise ScenarioError(f"{self.name}: context node {v!r} depends on {leak}, which the agent "
                                     "does not observe; observations must be functions of context noise "
                                     "only (add them to the context or cut the edge)")
-        after = set(g.descendants(self.actions.nodes)) | set(self.actions.nodes)
-        bad = sorted(after & set(self.context))
-        if bad:
-            raise ScenarioError(f"{self.name}: context nodes {bad} are the action or its descendants; "
-                                "the agent must act on what came before the action")
         if self.outcome not in g.descendants(self.actions.nodes):
             raise ScenarioError(f"{self.name}: the outcome {self.outcome!r} is not caused by the action")
 
@@ -221,7 +225,8 @@ class Scenario(ABC):
         actions = self.random_actions(n, rng)
         scm = self._static_scm().do(self.actions.to_interventions(actions))
         data = scm.sample(n, rng)
-        data.insert(0, "action", actions if actions.ndim == 1 else list(actions))
+        column = "action" if "action" not in data.columns else "action_index"
+        data.insert(0, column, actions if actions.ndim == 1 else list(actions))
         return data
 
     def random_actions(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -308,6 +313,10 @@ class Truth:
 
 def _cate(sc: Scenario, scm: SCM, treat: Any, control: Any, context: pd.DataFrame, samples: int,
           seed: int) -> np.ndarray:
+    given = [v for v in sc.context if v in sc.state_nodes]
+    if given:  # state nodes in the context are set, unit by unit, to the given values
+        state = {**sc.initial_state(), **{v: context[v].to_numpy(dtype=float) for v in given}}
+        scm = sc.scm.do(sc.state_interventions(state))
     def ivs(a: Any) -> dict[str, Hard]:
         one = sc.actions.to_interventions(np.array([sc.actions.check(a)]))
         return {k: Hard(float(v.value[0])) for k, v in one.items()}

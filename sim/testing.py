@@ -18,6 +18,7 @@ from causal.noise import Normal
 from causal.scm import SCM
 from causal.spec import load_scm
 from sim.actions import ContinuousActions, DiscreteActions
+from sim.errors import ScenarioError
 from sim.scenario import Params, Scenario
 from sim.timeline import Poisson, Scheduled
 
@@ -33,8 +34,9 @@ class ToyParams(Params):
 
     def validate(self) -> None:
         super().validate()
-        if not np.isfinite(self.confounding):
-            raise ValueError("confounding must be finite")
+        c = self.confounding
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not np.isfinite(c):
+            raise ScenarioError(f"confounding must be a finite number, got {c!r}")
 
 
 class ToyScenario(Scenario):

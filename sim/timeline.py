@@ -152,7 +152,8 @@ class Poisson(Timeline):
     kind: str = "arrival"
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.rate, (int, float)) and math.isfinite(self.rate) and self.rate > 0):
+        if isinstance(self.rate, bool) or not (isinstance(self.rate, (int, float))
+                                               and math.isfinite(self.rate) and self.rate > 0):
             raise ScenarioError(f"Poisson rate must be a positive number, got {self.rate!r}")
 
     def process(self, clock: Clock):
