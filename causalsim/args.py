@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from causal import CausalSimError, Hard, Intervention, Scale, Shift
@@ -54,6 +54,7 @@ class DoArg:
     node: str
     op: str
     value: float
+    name: str | None = None  # the action label the value came from (e.g. "discount")
 
     @property
     def intervention(self) -> Intervention:
@@ -67,25 +68,38 @@ class DoArg:
 
     @property
     def label(self) -> str:
-        """Canonical text, e.g. ``ice_cream=100``."""
-        return f"{self.node}{self.op}{self.value:.10g}"
+        """Canonical text, e.g. ``ice_cream=100`` (or ``action=discount`` for a named value)."""
+        return f"{self.node}{self.op}{self.name if self.name else format(self.value, '.10g')}"
 
 
-def parse_do(text: str) -> DoArg:
-    """Parse one ``--do`` value (see the module docstring for the forms)."""
+def parse_do(text: str, labels: Mapping[str, Mapping[str, float]] | None = None) -> DoArg:
+    """Parse one ``--do`` value (see the module docstring for the forms).
+
+    ``labels`` maps a node to named values (a scenario's actions), so that
+    ``action=discount`` means the value of the ``discount`` choice.
+    """
     match = _DO.match(text)
     if match is None:
         raise ArgumentError(f"--do {text!r}: expected NODE=VALUE, NODE+=VALUE, NODE-=VALUE or "
                             "NODE*=VALUE, e.g. --do ice_cream=100")
     node, op, raw = match.groups()
-    return DoArg(node, op, parse_number(raw, f"--do {text!r}"))
+    named = (labels or {}).get(node, {})
+    if op == "=" and raw in named:
+        return DoArg(node, op, float(named[raw]), raw)
+    try:
+        return DoArg(node, op, parse_number(raw, f"--do {text!r}"))
+    except ArgumentError:
+        if named:
+            raise ArgumentError(f"--do {text!r}: {raw!r} is neither a number nor one of the named "
+                                f"values of {node} ({', '.join(named)})") from None
+        raise
 
 
-def parse_dos(texts: Iterable[str]) -> list[DoArg]:
+def parse_dos(texts: Iterable[str], labels: Mapping[str, Mapping[str, float]] | None = None) -> list[DoArg]:
     """Parse every ``--do`` value; a node may be intervened on only once."""
     out: list[DoArg] = []
     for text in texts:
-        arg = parse_do(text)
+        arg = parse_do(text, labels)
         if any(a.node == arg.node for a in out):
             raise ArgumentError(f"--do names {arg.node!r} twice; give one intervention per node")
         out.append(arg)

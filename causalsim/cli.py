@@ -29,13 +29,31 @@ __all__ = ["main", "load_model", "build_parser"]
 
 
 def load_model(spec_arg: str) -> SCM:
-    """The model named on the command line: a path to a YAML spec file."""
-    return load_scm(Path(spec_arg))
+    """The model named on the command line: a YAML spec file, or a scenario's name."""
+    path = Path(spec_arg)
+    if not path.exists() and "/" not in spec_arg and not spec_arg.endswith((".yaml", ".yml")):
+        import scenarios
+
+        return scenarios.make(spec_arg).scm
+    return load_scm(path)
+
+
+def action_labels(spec_arg: str) -> dict[str, dict[str, float]]:
+    """Named values of a scenario's single-node actions (``{"action": {"discount": 2.0}}``)."""
+    if Path(spec_arg).exists() or "/" in spec_arg or spec_arg.endswith((".yaml", ".yml")):
+        return {}
+    import scenarios
+
+    acts = scenarios.make(spec_arg).actions
+    if len(acts.nodes) != 1 or not hasattr(acts, "labels"):
+        return {}
+    node = acts.nodes[0]
+    return {node: {label: float(acts.value(node, [i])[0]) for i, label in enumerate(acts.labels)}}
 
 
 # ---------------------------------------------------------------------- whatif
 def cmd_whatif(ns: argparse.Namespace, argv: Sequence[str]) -> int:
-    dos = parse_dos(ns.do)
+    dos = parse_dos(ns.do, action_labels(ns.spec))
     scm = load_model(ns.spec)
     ivs = {d.node: d.intervention for d in dos}
     if ns.out is not None:  # fail before the simulation if the folder cannot be made
@@ -101,7 +119,7 @@ def cmd_graph(ns: argparse.Namespace, argv: Sequence[str]) -> int:
 # ---------------------------------------------------------------------- counterfactual
 def cmd_counterfactual(ns: argparse.Namespace, argv: Sequence[str]) -> int:
     evidence = parse_assignments(ns.unit)
-    dos = parse_dos(ns.do)
+    dos = parse_dos(ns.do, action_labels(ns.spec))
     scm = load_model(ns.spec)
     ivs = {d.node: d.intervention for d in dos}
     kw = {"samples": ns.samples, "seed": ns.seed, "hidden": True}
@@ -135,6 +153,16 @@ def cmd_counterfactual(ns: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- scenarios
+def cmd_scenarios(ns: argparse.Namespace, argv: Sequence[str]) -> int:
+    import scenarios
+
+    rows = [["name", "gymnasium id", "description"]]
+    rows += [[name, gym_id, summary] for name, gym_id, summary in scenarios.describe()]
+    print(table(rows, align="lll", gap=3))
+    return 0
+
+
 # ---------------------------------------------------------------------- parser
 def _int_at_least(low: int):
     def parse(text: str) -> int:
@@ -157,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     do_help = ("intervention: NODE=VALUE sets the node, NODE+=VALUE / NODE-=VALUE shifts it, "
                "NODE*=VALUE scales it; repeat for several nodes")
-    spec_help = "path to a YAML model spec (e.g. examples/icecream.yaml)"
+    spec_help = "a YAML model spec (e.g. examples/icecream.yaml) or a scenario name (causalsim scenarios)"
 
     p = sub.add_parser("whatif", help="effect of an intervention on an outcome, from paired worlds",
                        description="Propagate the same noise with and without the interventions "
@@ -189,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"particles for likelihood weighting (default {DEFAULT_SAMPLES})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(run=cmd_counterfactual)
+
+    p = sub.add_parser("scenarios", help="list the scenarios",
+                       description="The registered scenarios, their Gymnasium ids and what they are.")
+    p.set_defaults(run=cmd_scenarios)
 
     from causalsim import identify_cli
 
