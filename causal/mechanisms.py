@@ -75,6 +75,26 @@ def _axpy():
     return _DAXPY
 
 
+_BLOCK = 8192
+
+
+def _add_scaled(out: np.ndarray, x: np.ndarray, c: float) -> None:
+    """``out += c * x`` in place without a temporary.
+
+    Uses BLAS daxpy on blocks of 8,192 elements: OpenBLAS keeps calls that
+    small on the calling thread, whereas one call on a large array wakes its
+    thread pool, which stalls badly when another process holds a core.
+    """
+    n = len(out)
+    if not (n and x.dtype == np.float64 and x.flags.c_contiguous and out.flags.c_contiguous
+            and x.shape == out.shape):
+        out += c * x
+        return
+    axpy = _axpy()
+    for start in range(0, n, _BLOCK):
+        axpy(x, out, n=min(_BLOCK, n - start), a=c, offx=start, offy=start)
+
+
 def _names(parents: Iterable[str] | str | None) -> tuple[str, ...]:
     if parents is None:
         return ()
@@ -118,6 +138,10 @@ class Mechanism(ABC):
     @abstractmethod
     def evaluate(self, parents: Arrays, noise: np.ndarray | None, n: int) -> np.ndarray:
         """Values of the node for ``n`` units (a new float64 array of shape ``(n,)``)."""
+
+    def evaluate_owned(self, parents: Arrays, noise: np.ndarray | None, n: int) -> np.ndarray:
+        """Like :meth:`evaluate`, but the caller gives up ``noise``: it may be overwritten."""
+        return self.evaluate(parents, noise, n)
 
     def default_noise(self) -> Noise | None:
         """The noise the mechanism uses when none is declared (``None``: deterministic)."""
@@ -219,18 +243,24 @@ class Linear(InvertibleMechanism):
         self.coefs = {k: float(v) for k, v in coefs.items()}
         self.intercept = float(intercept)
 
-    def _mean(self, parents: Arrays, n: int, base: np.ndarray | None) -> np.ndarray:
-        out = np.full(n, self.intercept) if base is None else base + self.intercept
+    def _mean(self, parents: Arrays, n: int, base: np.ndarray | None, owned: bool = False) -> np.ndarray:
+        if base is None:
+            out = np.full(n, self.intercept)
+        elif owned:                        # the caller gives up ``base``: work in it
+            out = base
+            if self.intercept:
+                out += self.intercept
+        else:
+            out = base + self.intercept
         for name, c in self.coefs.items():
-            x = parents[name]
-            if n and x.dtype == np.float64 and x.flags.c_contiguous and out.flags.c_contiguous:
-                out = _axpy()(x, out, a=c)          # in place, no temporary
-            else:
-                out += c * x
+            _add_scaled(out, parents[name], c)
         return out
 
     def evaluate(self, parents, noise, n):
         return self._mean(parents, n, noise)
+
+    def evaluate_owned(self, parents, noise, n):
+        return self._mean(parents, n, noise, owned=noise is not None)
 
     def estimate_noise(self, value, parents):
         return np.asarray(value, dtype=float) - self._mean(parents, len(value), None)

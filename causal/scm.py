@@ -270,8 +270,11 @@ class SCM:
 
     def _evaluate(self, v: str, values: dict[str, np.ndarray], u: np.ndarray | None, n: int,
                   ivs: Mapping[str, Intervention], index: np.ndarray | None,
-                  rng: np.random.Generator | None) -> np.ndarray:
-        """Value of node ``v`` given its parents' values and its noise, under ``ivs``."""
+                  rng: np.random.Generator | None, owned: bool = False) -> np.ndarray:
+        """Value of node ``v`` given its parents' values and its noise, under ``ivs``.
+
+        ``owned``: the noise array belongs to this call and may be overwritten.
+        """
         iv = ivs.get(v)
         mech = self._mechanisms[v]
         if iv is not None and iv.cuts_edges:
@@ -279,7 +282,7 @@ class SCM:
                 inputs = mech.parents if iv.inputs is None else iv.inputs
                 return iv.apply(None, n, index, {x: values[x] for x in inputs}, rng)
             return iv.apply(None, n, index)
-        out = mech.evaluate(values, u, n)
+        out = mech.evaluate_owned(values, u, n) if owned else mech.evaluate(values, u, n)
         if mech.may_be_nonfinite and not np.isfinite(out).all():
             bad = int(np.flatnonzero(~np.isfinite(out))[0])
             at = {p: float(values[p][bad]) for p in mech.parents}
@@ -290,10 +293,10 @@ class SCM:
 
     def _run(self, noise: Mapping[str, np.ndarray], n: int, ivs: Mapping[str, Intervention],
              order: Iterable[str], index: np.ndarray | None = None,
-             rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+             rng: np.random.Generator | None = None, owned: bool = False) -> dict[str, np.ndarray]:
         values: dict[str, np.ndarray] = {}
         for v in order:
-            values[v] = self._evaluate(v, values, noise.get(v), n, ivs, index, rng)
+            values[v] = self._evaluate(v, values, noise.get(v), n, ivs, index, rng, owned)
         return values
 
     def propagate(self, noise: Mapping[str, Any] | pd.DataFrame,
@@ -352,11 +355,14 @@ class SCM:
         """
         n = _check_n(n)
         rng = as_rng(seed)
-        noise = self._draw(n, rng)
+        # nodes set by an intervention need no noise (the others' streams are unaffected)
+        cut = () if return_noise else [v for v, iv in self._interventions.items() if iv.cuts_edges]
+        noise = self._draw(n, rng, skip=cut)
         check_units(self._interventions, n)
         policy_rng = rng.spawn(1)[0] if any(isinstance(iv, Policy) for iv in self._interventions.values()) \
             else None
-        values = self._run(noise, n, self._interventions, self._order, rng=policy_rng)
+        values = self._run(noise, n, self._interventions, self._order, rng=policy_rng,
+                           owned=not return_noise)
         data = self._frame(values, hidden)
         if return_noise:
             return data, pd.DataFrame(noise, copy=False)

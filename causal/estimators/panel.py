@@ -1,0 +1,513 @@
+"""Difference in differences on long panel data: 2x2, two-way fixed effects, staggered adoption.
+
+Difference in differences (DiD) compares the change in outcome of treated units
+with the change of comparison units. Under *parallel trends* — without
+treatment, both groups' mean outcomes would have moved in parallel — the
+comparison units' change is the treated units' counterfactual change, so the
+difference of changes is the average effect **on the treated** (ATT). Nothing
+is learned about the effect on units that were never treated, so ``att()`` is
+the primary method; ``ate()`` returns the same ATT (labelled so) only to let a
+DiD be plugged into tooling that calls ``ate()``.
+
+:class:`DiD` takes one row per unit and period; ``treatment`` is the 0/1
+indicator *treated in this period*. Three designs:
+
+* ``"2x2"`` — two periods, two groups: the difference of mean changes, i.e.
+  OLS of the unit-level change ``Y_i1 - Y_i0`` on the treated indicator, with
+  HC2 (Welch) standard errors. With covariates (their first-period values) the
+  regression is Lin's interacted one centred at the treated mean — Heckman,
+  Ichimura and Todd's (1997) outcome-regression DiD.
+* ``"twfe"`` — OLS of the outcome on the treatment (and time-varying
+  covariates) with unit and period fixed effects, by the within
+  transformation (two-way demeaning, exact on a balanced panel), with
+  unit-clustered CR1 standard errors (Liang and Zeger 1986). With staggered
+  adoption and effects that vary over time or cohorts, its coefficient is a
+  weighted average of effects with possibly negative weights (Goodman-Bacon
+  2021): it is biased for every ATT.
+* ``"staggered"`` — Callaway and Sant'Anna's (2021) group-time effects
+  ``ATT(g, t)`` for each adoption cohort ``g`` (first treated period) and
+  period ``t``: the DiD of cohort ``g`` against never-treated
+  (``control="never"``) or not-yet-treated (``control="notyet"``: first
+  treated after ``max(t, g - 1)``) units between ``t`` and the base period
+  ``g - 1`` (a *universal* base period: pre-period cells ``t < g - 1`` are
+  placebo tests, and ``t = g - 1`` is the omitted reference). Standard errors
+  from each cell's influence function; ``att()`` is their "simple"
+  aggregation (post-treatment cells weighted by cohort size: one weight per
+  treated unit-period), ``event_study()`` aggregates by event time
+  ``e = t - g`` (in periods), both including the estimation error of the
+  weights. Unconditional parallel trends by default; with ``covariates``
+  (their first-period values) each cell is the outcome-regression DiD
+  (conditional parallel trends, Heckman et al. 1997 — the ``"reg"`` method of
+  Callaway and Sant'Anna's ``did``); the doubly robust version is not
+  implemented. Units treated in the first period have no pre-period and are
+  dropped (counted in the diagnostics).
+
+References
+----------
+B. Callaway and P. H. C. Sant'Anna (2021), "Difference-in-differences with
+multiple time periods", *Journal of Econometrics* 225(2), 200-230.
+A. Goodman-Bacon (2021), "Difference-in-differences with variation in treatment
+timing", *Journal of Econometrics* 225(2), 254-277.
+K.-Y. Liang and S. L. Zeger (1986), "Longitudinal data analysis using
+generalized linear models", *Biometrika* 73(1), 13-22.
+A. C. Cameron and D. L. Miller (2015), "A practitioner's guide to
+cluster-robust inference", *Journal of Human Resources* 50(2), 317-372.
+J. J. Heckman, H. Ichimura and P. E. Todd (1997), "Matching as an econometric
+evaluation estimator", *Review of Economic Studies* 64(4), 605-654.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> n, T = 300, 6
+>>> cohort = rng.choice([2, 4, 99], size=n)           # 99: never treated
+>>> unit, time = np.repeat(np.arange(n), T), np.tile(np.arange(T), n)
+>>> g = np.repeat(cohort, T)
+>>> d = (time >= g).astype(int)
+>>> effect = d * (1.0 + (time - g))                  # grows with time since adoption
+>>> y = rng.normal(size=n)[unit] + 0.5 * time + effect + rng.normal(size=n * T)
+>>> df = pd.DataFrame({"unit": unit, "time": time, "d": d, "y": y})
+>>> did = DiD(design="staggered").fit(df, outcome="y", unit="unit", time="time", treatment="d")
+>>> truth = effect[d == 1].mean()
+>>> bool(did.att().covers(truth)), list(did.event_study().columns)
+(True, ['event_time', 'att', 'stderr', 'ci_low', 'ci_high', 'n'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from causal.errors import EstimationError
+from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns, normal_interval
+from causal.estimators.simple import ols
+
+__all__ = ["DiD"]
+
+_SYNTH_HINT = "use SyntheticControl for a single treated unit"
+
+
+# ----------------------------------------------------------------------------- panel data
+
+
+@dataclass(frozen=True)
+class _Panel:
+    """A balanced panel in wide form: ``y``, ``d`` of shape (units, periods), ``x`` (units, periods, k)."""
+
+    y: np.ndarray
+    d: np.ndarray
+    x: np.ndarray
+    units: pd.Index
+    times: pd.Index
+    covariates: tuple[str, ...]
+
+    def first_treated(self) -> np.ndarray:
+        """Index of each unit's first treated period; ``n_periods`` for never-treated units."""
+        ever = self.d.any(axis=1)
+        return np.where(ever, self.d.argmax(axis=1), self.d.shape[1])
+
+    def check_absorbing(self, estimator: str) -> None:
+        """Raise unless treatment, once switched on, stays on."""
+        off = np.diff(self.d, axis=1) < 0
+        if off.any():
+            bad = np.flatnonzero(off.any(axis=1))
+            t = off[bad[0]].argmax() + 1
+            raise EstimationError(
+                f"{estimator}: treatment must be absorbing (once treated, treated in every later period), "
+                f"but {len(bad)} unit(s) switch it off, e.g. unit {self.units[bad[0]]!r} at period "
+                f"{self.times[t]!r}; recode treatment as 'ever treated so far' (data.groupby(unit)[treatment]"
+                ".cummax()) or use design='twfe'")
+
+
+def _label_column(data: pd.DataFrame, col: object, role: str, estimator: str) -> pd.Series:
+    if not isinstance(col, str):
+        raise EstimationError(f"{estimator}: {role} must be a column name, got {col!r}")
+    if col not in data.columns:
+        raise EstimationError(f"{estimator}: {role} column {col!r} is not in the data "
+                              f"(columns: {', '.join(map(str, data.columns[:20]))})")
+    s = data[col]
+    bad = int(s.isna().sum())
+    if bad:
+        raise EstimationError(f"{estimator}: {role} column {col!r} has {bad} missing values; drop those rows")
+    return s
+
+
+def panel_data(data: pd.DataFrame, *, estimator: str, outcome: str, unit: str, time: str, treatment: str,
+               covariates: Sequence[str] | str | None = None) -> _Panel:
+    """Validate long panel data (one row per unit and period) and return it in wide form.
+
+    Raises :class:`EstimationError` for missing columns, NaNs, a non-binary or
+    constant treatment, duplicated unit-periods and an unbalanced panel (naming
+    what is missing and what to do).
+    """
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
+    frame = check_columns(data, estimator=estimator, outcome=outcome, treatment=treatment,
+                          covariates=covariates)
+    u = _label_column(data, unit, "unit", estimator)
+    s = _label_column(data, time, "time", estimator)
+    if unit == time or unit in (outcome, treatment) or time in (outcome, treatment):
+        raise EstimationError(f"{estimator}: unit, time, outcome and treatment must be different columns")
+    d = as_binary(frame[treatment], estimator=estimator)
+    ui, units = pd.factorize(u, sort=True)
+    ti, times = pd.factorize(s, sort=True)
+    n, T = len(units), len(times)
+    if T < 2:
+        raise EstimationError(f"{estimator}: the panel has a single period ({times[0]!r}); DiD needs at "
+                              "least two")
+    key = ui * T + ti
+    counts = np.bincount(key, minlength=n * T).reshape(n, T)
+    if (counts > 1).any():
+        i, t = np.argwhere(counts > 1)[0]
+        raise EstimationError(f"{estimator}: unit {units[i]!r} has {counts[i, t]} rows for period "
+                              f"{times[t]!r}; the panel needs one row per unit and period (aggregate first)")
+    missing = counts == 0
+    if missing.any():
+        bad = np.flatnonzero(missing.any(axis=1))
+        shown = "; ".join(f"unit {units[i]!r} lacks {list(times[missing[i]][:5])}" for i in bad[:3])
+        raise EstimationError(
+            f"{estimator}: unbalanced panel: {int(missing.sum())} of {n * T} unit-periods are missing "
+            f"({len(bad)} of {n} units incomplete: {shown}); keep complete units "
+            f"(data.groupby({unit!r}).filter(lambda g: len(g) == {T})) or fill the missing periods")
+
+    def wide(values: np.ndarray) -> np.ndarray:
+        out = np.empty(n * T)
+        out[key] = values
+        return out.reshape(n, T)
+
+    x = np.stack([wide(frame[c].to_numpy(dtype=float)) for c in covariates], axis=-1) if covariates \
+        else np.empty((n, T, 0))
+    return _Panel(wide(frame[outcome].to_numpy(dtype=float)), wide(d), x, units, times, tuple(covariates))
+
+
+def _check_level(level: object, estimator: str) -> float:
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise EstimationError(f"{estimator}: level must be a number in (0, 1), e.g. 0.95; got {level!r}")
+    return float(level)
+
+
+def _check_groups(n_treated: int, n_control: int, estimator: str, control: str = "untreated") -> None:
+    if n_treated == 1:
+        raise EstimationError(f"{estimator}: only one treated unit; difference in differences needs at "
+                              f"least two treated units for a standard error — {_SYNTH_HINT}")
+    if n_treated == 0:
+        raise EstimationError(f"{estimator}: no unit is treated after the first period; nothing to compare")
+    if n_control < 2:
+        raise EstimationError(f"{estimator}: {n_control} {control} unit(s); difference in differences needs "
+                              "at least two comparison units")
+
+
+# ----------------------------------------------------------------------------- group-time DiD
+
+
+def _cell(dy: np.ndarray, treated: np.ndarray, control: np.ndarray, x: np.ndarray | None,
+          estimator: str) -> tuple[float, np.ndarray]:
+    """One DiD cell: the ATT and its influence function over all ``len(dy)`` units.
+
+    Without covariates ``mean(dy | treated) - mean(dy | control)``; with them
+    (``x`` includes the intercept) the outcome-regression DiD
+    ``mean(dy - x'b | treated)``, ``b`` the OLS of ``dy`` on ``x`` among controls.
+    ``att_hat - att ≈ mean(psi)``.
+    """
+    n = len(dy)
+    p1 = treated.mean()
+    if x is None:
+        p0 = control.mean()
+        m1, m0 = dy[treated].mean(), dy[control].mean()
+        psi = treated * (dy - m1) / p1 - control * (dy - m0) / p0
+        return float(m1 - m0), psi
+    xc = x[control]
+    if len(xc) <= x.shape[1] or np.linalg.matrix_rank(xc) < x.shape[1]:
+        raise EstimationError(f"{estimator}: {len(xc)} comparison units cannot fit {x.shape[1] - 1} "
+                              "covariates (too few, or collinear within the comparison group); drop "
+                              "covariates or use control='notyet'")
+    beta = np.linalg.lstsq(xc, dy[control], rcond=None)[0]
+    e = dy - x @ beta
+    att = float(e[treated].mean())
+    lever = x @ np.linalg.solve(xc.T @ xc / n, x[treated].mean(axis=0))
+    psi = treated * (e - att) / p1 - control * lever * e
+    return att, psi
+
+
+def _aggregate(att: np.ndarray, psi: np.ndarray, cohort: np.ndarray,
+               first: np.ndarray) -> tuple[float, float]:
+    """Cohort-size weighted mean of cells and its standard error, including the weights' estimation.
+
+    ``att`` (cells), ``psi`` (units x cells), ``cohort`` (each cell's cohort),
+    ``first`` (each unit's cohort). Weight ``w_c = p_g(c) / S``, ``S = sum_c p_g(c)``.
+    """
+    n = len(first)
+    member = (first[:, None] == cohort[None, :]).astype(float)
+    p = member.mean(axis=0)
+    w = p / p.sum()
+    dp = member - p
+    dw = (dp - w * dp.sum(axis=1, keepdims=True)) / p.sum()
+    inf = psi @ w + dw @ att
+    return float(w @ att), float(np.sqrt(inf @ inf) / n)
+
+
+# ----------------------------------------------------------------------------- the estimator
+
+
+class DiD(BaseEstimator):
+    """Difference in differences: 2x2, two-way fixed effects, or staggered adoption (Callaway–Sant'Anna).
+
+    See the module docstring for the three designs and their assumptions.
+
+    Parameters
+    ----------
+    design : {"staggered", "twfe", "2x2"}
+        ``"staggered"`` (group-time ATT, robust to effects that vary by cohort
+        and over time), ``"twfe"`` (two-way fixed effects OLS: unbiased only for
+        a homogeneous effect) or ``"2x2"`` (exactly two periods).
+    control : {"never", "notyet"}
+        Comparison units of the staggered design: never-treated units, or units
+        not yet treated by ``max(t, g - 1)`` (never-treated included). Ignored
+        by the other designs.
+    level : float
+        Confidence level of the intervals.
+
+    Attributes
+    ----------
+    att_, stderr_ : float
+        The ATT and its standard error.
+    n_, n_treated_ : int
+        Units used and treated units among them.
+    coef_ : pandas.Series
+        ``"twfe"``: coefficients of the treatment and covariates.
+    group_time_, event_study_ : pandas.DataFrame
+        ``"staggered"``: see :meth:`group_time` and :meth:`event_study`.
+
+    Raises
+    ------
+    EstimationError
+        From ``fit``: missing columns or NaNs, a non-binary treatment, an
+        unbalanced panel, a single treated unit (use
+        :class:`~causal.estimators.synth.SyntheticControl`), fewer than two
+        units in a cohort or comparison group, non-absorbing treatment
+        (staggered), no never-treated units with ``control="never"``.
+
+    References
+    ----------
+    B. Callaway and P. H. C. Sant'Anna (2021), *Journal of Econometrics* 225(2), 200-230.
+    K.-Y. Liang and S. L. Zeger (1986), *Biometrika* 73(1), 13-22.
+    A. Goodman-Bacon (2021), *Journal of Econometrics* 225(2), 254-277.
+
+    Examples
+    --------
+    A 2x2 design with a homogeneous effect of 2:
+
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> n = 400
+    >>> g = rng.integers(0, 2, n)
+    >>> y0 = rng.normal(size=n) + g                      # groups differ in levels: fine for DiD
+    >>> y1 = y0 + 0.5 + 2.0 * g + rng.normal(size=n)
+    >>> df = pd.DataFrame({"unit": np.r_[np.arange(n), np.arange(n)], "time": np.repeat([0, 1], n),
+    ...                    "d": np.r_[np.zeros(n, int), g], "y": np.r_[y0, y1]})
+    >>> est = DiD(design="2x2").fit(df, outcome="y", unit="unit", time="time", treatment="d").att()
+    >>> bool(est.ci_low < 2.0 < est.ci_high), est.method
+    (True, 'DiD(2x2)')
+    """
+
+    def __init__(self, design: Literal["staggered", "twfe", "2x2"] = "staggered",
+                 control: Literal["never", "notyet"] = "never", level: float = 0.95) -> None:
+        self.design = design
+        self.control = control
+        self.level = level
+
+    def fit(self, data: pd.DataFrame, *, outcome: str, unit: str, time: str, treatment: str,
+            covariates: Sequence[str] | None = None) -> DiD:
+        """Fit on long panel data; returns ``self``.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            One row per unit and period (balanced).
+        outcome, unit, time, treatment : str
+            Column names; ``treatment`` is 0/1 *treated in this period*.
+        covariates : list of str, optional
+            ``"twfe"``: time-varying controls. ``"2x2"`` and ``"staggered"``:
+            their first-period values enter an outcome regression (conditional
+            parallel trends).
+        """
+        name = f"DiD(design={self.design!r})"
+        fits = {"2x2": self._fit_2x2, "twfe": self._fit_twfe, "staggered": self._fit_staggered}
+        if self.design not in fits:
+            raise EstimationError(f"DiD: design must be one of {', '.join(map(repr, fits))}; "
+                                  f"got {self.design!r}")
+        if self.control not in ("never", "notyet"):
+            raise EstimationError(f"DiD: control must be 'never' or 'notyet', got {self.control!r}")
+        _check_level(self.level, "DiD")
+        panel = panel_data(data, estimator=name, outcome=outcome, unit=unit, time=time, treatment=treatment,
+                           covariates=covariates)
+        for attr in ("coef_", "group_time_", "event_study_"):
+            self.__dict__.pop(attr, None)
+        self.diagnostics_: dict[str, object] = {"design": self.design}
+        fits[self.design](panel, name)
+        self.fitted_ = True
+        return self
+
+    # -------------------------------------------------------------------- designs
+    def _fit_2x2(self, panel: _Panel, name: str) -> None:
+        y, d, x = panel.y, panel.d, panel.x
+        if y.shape[1] != 2:
+            raise EstimationError(f"{name}: needs exactly two periods, got {y.shape[1]} "
+                                  f"({list(panel.times[:6])}); use design='twfe' or 'staggered'")
+        if d[:, 0].any():
+            raise EstimationError(f"{name}: {int(d[:, 0].sum())} unit(s) are treated in the first period "
+                                  f"{panel.times[0]!r}; in a 2x2 design treatment is 1 only for treated "
+                                  "units in the second period")
+        treated = d[:, 1]
+        _check_groups(int(treated.sum()), int((1 - treated).sum()), name)
+        xc = x[:, 0, :] - x[treated == 1, 0, :].mean(axis=0)
+        cols = [np.ones(len(y)), treated, *xc.T, *(xc * treated[:, None]).T]
+        names = ["intercept", "treated", *panel.covariates, *(f"treated:{c}" for c in panel.covariates)]
+        beta, cov = ols(np.column_stack(cols), y[:, 1] - y[:, 0], cov_type="HC2", names=names,
+                        estimator=name)
+        self.att_, self.stderr_ = float(beta[1]), float(np.sqrt(cov[1, 1]))
+        self.n_, self.n_treated_ = len(y), int(treated.sum())
+        self.diagnostics_.update(cov_type="HC2", n_control=self.n_ - self.n_treated_)
+
+    def _fit_twfe(self, panel: _Panel, name: str) -> None:
+        y, d = panel.y, panel.d
+        n, T = y.shape
+        _check_groups(int(d.any(axis=1).sum()), int((~d.any(axis=1)).sum() + d[:, 0].sum() * 0 + n), name)
+
+        def within(a: np.ndarray) -> np.ndarray:
+            return a - a.mean(axis=1, keepdims=True) - a.mean(axis=0, keepdims=True) + a.mean()
+
+        regs = [d, *np.moveaxis(panel.x, -1, 0)]
+        names = ["treatment", *panel.covariates]
+        z = np.stack([within(a) for a in regs], axis=-1)                      # (n, T, k)
+        for j, nm in enumerate(names):
+            if np.sqrt(np.mean(z[..., j] ** 2)) <= 1e-10 * max(np.abs(regs[j]).max(), 1.0):
+                what = ("every treated unit switches at the same period and no unit stays untreated, or "
+                        "every unit is always treated") if j == 0 else "it is constant within units or periods"
+                raise EstimationError(f"{name}: {nm} is absorbed by the unit and period effects ({what}); "
+                                      + ("add never-treated units or use design='staggered'" if j == 0
+                                         else f"drop {nm!r}"))
+        zf, yf = z.reshape(n * T, -1), within(y).reshape(n * T)
+        bread = np.linalg.inv(zf.T @ zf)
+        beta = bread @ zf.T @ yf
+        u = (yf - zf @ beta).reshape(n, T)
+        scores = np.einsum("itk,it->ik", z, u)                                # one score per cluster (unit)
+        k = zf.shape[1] + T                                                   # + period effects and constant
+        c = n / (n - 1) * (n * T - 1) / (n * T - k)
+        cov = c * bread @ (scores.T @ scores) @ bread
+        self.coef_ = pd.Series(beta, index=names)
+        self.att_, self.stderr_ = float(beta[0]), float(np.sqrt(cov[0, 0]))
+        self.n_, self.n_treated_ = n, int(d.any(axis=1).sum())
+        self.diagnostics_.update(cov_type="CR1", n_clusters=n, n_periods=T)
+
+    def _fit_staggered(self, panel: _Panel, name: str) -> None:
+        panel.check_absorbing(name)
+        T = panel.y.shape[1]
+        first_all = panel.first_treated()
+        keep = first_all > 0                                 # treated from the start: no pre-period
+        y, first = panel.y[keep], first_all[keep]
+        x = np.column_stack([np.ones(len(y)), panel.x[keep, 0, :]]) if panel.covariates else None
+        n = len(y)
+        cohorts, sizes = np.unique(first[first < T], return_counts=True)
+        never = int((first == T).sum())
+        _check_groups(int(sizes.sum()) if len(sizes) != 1 or sizes[0] != 1 else 1, max(never, 2), name)
+        if (sizes < 2).any():
+            g = cohorts[sizes < 2][0]
+            raise EstimationError(f"{name}: the cohort first treated in period {panel.times[g]!r} has a "
+                                  "single unit; group-time DiD needs at least two units per cohort — drop "
+                                  f"it or merge it with a neighbouring cohort ({_SYNTH_HINT})")
+        if self.control == "never" and never < 2:
+            raise EstimationError(f"{name}: control='never' needs at least two never-treated units, found "
+                                  f"{never}; use control='notyet' (not-yet-treated units as controls)")
+        rows, psis, skipped = [], [], 0
+        for g in cohorts:
+            treated = first == g
+            for t in range(T):
+                if t == g - 1:
+                    continue
+                control = first == T if self.control == "never" else (first > max(t, g - 1)) & (first != g)
+                if control.sum() < 2:
+                    skipped += 1
+                    continue
+                att, psi = _cell(y[:, t] - y[:, g - 1], treated, control, x, name)
+                rows.append((g, t, att, int(treated.sum()), int(control.sum())))
+                psis.append(psi)
+        cells = pd.DataFrame(rows, columns=["g", "t", "att", "n_treated", "n_control"])
+        psi = np.column_stack(psis) if psis else np.empty((n, 0))
+        post = (cells["t"] >= cells["g"]).to_numpy()
+        if not post.any():
+            raise EstimationError(f"{name}: no post-treatment cell has two comparison units; add "
+                                  "never-treated units or use control='notyet'")
+        att, g_cell = cells["att"].to_numpy(), cells["g"].to_numpy()
+        self.att_, self.stderr_ = _aggregate(att[post], psi[:, post], g_cell[post], first)
+        se = np.sqrt((psi**2).sum(axis=0)) / n
+        lo, hi = normal_interval(att, se, self.level)
+        self.group_time_ = pd.DataFrame({
+            "group": panel.times[cells["g"]], "time": panel.times[cells["t"]],
+            "event_time": cells["t"] - cells["g"], "att": att, "stderr": se, "ci_low": lo, "ci_high": hi,
+            "n_treated": cells["n_treated"], "n_control": cells["n_control"]})
+        es = []
+        event = (cells["t"] - cells["g"]).to_numpy()
+        for e in np.unique(event):
+            sel = event == e
+            value, s = _aggregate(att[sel], psi[:, sel], g_cell[sel], first)
+            es.append((int(e), value, s, *normal_interval(value, s, self.level),
+                       int(cells.loc[sel, "n_treated"].sum())))
+        self.event_study_ = pd.DataFrame(es, columns=["event_time", "att", "stderr", "ci_low", "ci_high", "n"])
+        self.n_, self.n_treated_ = n, int(sizes.sum())
+        self.diagnostics_.update(control=self.control, aggregation="simple", n_cohorts=len(cohorts),
+                                 n_never_treated=never, n_cells=len(cells), n_skipped_cells=skipped,
+                                 n_always_treated_dropped=int((~keep).sum()),
+                                 estimation="outcome regression" if x is not None else "unconditional")
+
+    # -------------------------------------------------------------------- results
+    def att(self) -> Estimate:
+        """The average effect on the treated, with a normal interval.
+
+        ``"staggered"``: Callaway and Sant'Anna's simple aggregation (every
+        treated unit-period weighs the same).
+        """
+        self._check_fitted()
+        return Estimate.normal(self.att_, self.stderr_, method=f"DiD({self.design})", n=self.n_,
+                               level=self.level, diagnostics={**self.diagnostics_,
+                                                              "n_treated": self.n_treated_})
+
+    def ate(self) -> Estimate:
+        """The ATT (see :meth:`att`), labelled ``target="ATT"``.
+
+        DiD identifies effects on the treated only: the never-treated units'
+        effects are never contrasted with their counterfactual. This returns
+        the ATT so a DiD fits tooling that calls ``ate()``; prefer :meth:`att`.
+        """
+        est = self.att()
+        return Estimate(est.value, est.stderr, est.ci_low, est.ci_high, est.level, est.method + " (ATT)",
+                        est.n, {**est.diagnostics, "target": "ATT"})
+
+    def _staggered(self, what: str) -> pd.DataFrame:
+        self._check_fitted()
+        if self.design != "staggered":
+            raise EstimationError(f"DiD: {what}() is available for design='staggered' only "
+                                  f"(fitted with design={self.design!r})")
+        return getattr(self, f"{what}_").copy()
+
+    def group_time(self) -> pd.DataFrame:
+        """Group-time effects: one row per cohort ``group`` (first treated period) and ``time``.
+
+        Columns ``group``, ``time``, ``event_time`` (periods since adoption),
+        ``att``, ``stderr``, ``ci_low``, ``ci_high``, ``n_treated``,
+        ``n_control``. Rows with ``event_time < -1`` are pre-trend placebo
+        cells (true value 0 under parallel trends); ``event_time = -1`` is the
+        base period, omitted.
+        """
+        return self._staggered("group_time")
+
+    def event_study(self) -> pd.DataFrame:
+        """Effects by event time ``e = t - g`` (periods), cohorts weighted by size.
+
+        Columns ``event_time``, ``att``, ``stderr``, ``ci_low``, ``ci_high``
+        (pointwise, not simultaneous) and ``n`` (treated units contributing).
+        """
+        return self._staggered("event_study")
