@@ -74,16 +74,17 @@ def _evidence(scm: SCM, evidence: Any) -> tuple[dict[str, np.ndarray], pd.Index]
     if unknown:
         raise CounterfactualError(f"evidence has columns {unknown} that are not nodes of the model "
                                   f"(nodes: {', '.join(scm.nodes)}); drop them")
-    out = {}
-    for c in evidence.columns:
-        try:
-            arr = evidence[c].to_numpy(dtype=float)
-        except (TypeError, ValueError):
-            raise CounterfactualError(f"evidence column {c!r} is not numeric") from None
-        if not np.isfinite(arr).all():
-            raise CounterfactualError(f"evidence column {c!r} has NaN or infinite values; leave a node "
-                                      "out of the evidence to treat it as unobserved")
-        out[c] = arr
+    try:  # one conversion; Fortran order keeps each column contiguous
+        block = np.asarray(evidence.to_numpy(dtype=float), order="F")
+    except (TypeError, ValueError):
+        bad = [c for c in evidence.columns if not pd.api.types.is_numeric_dtype(evidence[c])]
+        raise CounterfactualError(f"evidence columns {bad} are not numeric") from None
+    finite = np.isfinite(block).all(axis=0)
+    if not finite.all():
+        c = evidence.columns[int(np.argmin(finite))]
+        raise CounterfactualError(f"evidence column {c!r} has NaN or infinite values; leave a node "
+                                  "out of the evidence to treat it as unobserved")
+    out = {c: block[:, j] for j, c in enumerate(evidence.columns)}
     return out, evidence.index
 
 
@@ -309,6 +310,8 @@ def _exact(scm: SCM, evidence: Any, interventions: Mapping[str, Any] | None, see
     noise = {v: scm._mechanisms[v].estimate_noise(ev[v], ev) for v in scm._noisy}
     with np.errstate(divide="ignore"):
         for v, u in noise.items():
+            if scm._noise[v].full_support:
+                continue
             if not np.isfinite(scm._noise[v].logpdf(u)).all():
                 bad = int(np.flatnonzero(~np.isfinite(scm._noise[v].logpdf(u)))[0])
                 raise CounterfactualError(

@@ -71,6 +71,8 @@ class Noise(ABC):
 
     #: ``True`` when the distribution has finitely many values.
     discrete: bool = False
+    #: ``True`` when every real number has positive density (no value is impossible).
+    full_support: bool = False
 
     @abstractmethod
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -99,6 +101,8 @@ class Noise(ABC):
 @dataclass(frozen=True)
 class Normal(Noise):
     """Gaussian noise ``N(mean, sd**2)``."""
+
+    full_support = True
 
     mean: float = 0.0
     sd: float = 1.0
@@ -215,6 +219,8 @@ class Exponential(Noise):
 class StudentT(Noise):
     """Student's t noise with ``df`` degrees of freedom, location ``loc`` and ``scale``."""
 
+    full_support = True
+
     df: float = 3.0
     loc: float = 0.0
     scale: float = 1.0
@@ -247,6 +253,8 @@ class StudentT(Noise):
 @dataclass(frozen=True)
 class Gumbel(Noise):
     """Gumbel (type I extreme value) noise."""
+
+    full_support = True
 
     loc: float = 0.0
     scale: float = 1.0

@@ -267,6 +267,14 @@ class Truth:
             self._cache[key] = (total, values)
         return self._cache[key]
 
+    def values(self, action: Any) -> dict[str, np.ndarray]:
+        """Every node's value for each of the ``n`` units under ``do(action)``."""
+        return dict(self._world(action)[1])
+
+    def rewards(self, action: Any) -> np.ndarray:
+        """Each of the ``n`` units' total reward under ``do(action)``."""
+        return self._world(action)[0].copy()
+
     @staticmethod
     def _effect(d: np.ndarray) -> Effect:
         return Effect(float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))), len(d))

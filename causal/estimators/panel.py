@@ -118,9 +118,14 @@ class _Panel:
             t = off[bad[0]].argmax() + 1
             raise EstimationError(
                 f"{estimator}: treatment must be absorbing (once treated, treated in every later period), "
-                f"but {len(bad)} unit(s) switch it off, e.g. unit {self.units[bad[0]]!r} at period "
-                f"{self.times[t]!r}; recode treatment as 'ever treated so far' (data.groupby(unit)[treatment]"
-                ".cummax()) or use design='twfe'")
+                f"but {len(bad)} unit(s) switch it off, e.g. unit {_lab(self.units[bad[0]])} at period "
+                f"{_lab(self.times[t])}; recode treatment as 'ever treated so far' "
+                "(data.groupby(unit)[treatment].cummax()) or use design='twfe'")
+
+
+def _lab(x: object) -> str:
+    """``repr`` of a unit or period label, numpy scalars shown as Python ones."""
+    return repr(x.item() if isinstance(x, np.generic) else x)
 
 
 def _label_column(data: pd.DataFrame, col: object, role: str, estimator: str) -> pd.Series:
@@ -156,18 +161,19 @@ def panel_data(data: pd.DataFrame, *, estimator: str, outcome: str, unit: str, t
     ti, times = pd.factorize(s, sort=True)
     n, T = len(units), len(times)
     if T < 2:
-        raise EstimationError(f"{estimator}: the panel has a single period ({times[0]!r}); DiD needs at "
+        raise EstimationError(f"{estimator}: the panel has a single period ({_lab(times[0])}); DiD needs at "
                               "least two")
     key = ui * T + ti
     counts = np.bincount(key, minlength=n * T).reshape(n, T)
     if (counts > 1).any():
         i, t = np.argwhere(counts > 1)[0]
-        raise EstimationError(f"{estimator}: unit {units[i]!r} has {counts[i, t]} rows for period "
-                              f"{times[t]!r}; the panel needs one row per unit and period (aggregate first)")
+        raise EstimationError(f"{estimator}: unit {_lab(units[i])} has {counts[i, t]} rows for period "
+                              f"{_lab(times[t])}; the panel needs one row per unit and period "
+                              "(aggregate first)")
     missing = counts == 0
     if missing.any():
         bad = np.flatnonzero(missing.any(axis=1))
-        shown = "; ".join(f"unit {units[i]!r} lacks {list(times[missing[i]][:5])}" for i in bad[:3])
+        shown = "; ".join(f"unit {_lab(units[i])} lacks {times[missing[i]][:5].tolist()}" for i in bad[:3])
         raise EstimationError(
             f"{estimator}: unbalanced panel: {int(missing.sum())} of {n * T} unit-periods are missing "
             f"({len(bad)} of {n} units incomplete: {shown}); keep complete units "
@@ -189,13 +195,13 @@ def _check_level(level: object, estimator: str) -> float:
     return float(level)
 
 
-def _check_groups(n_treated: int, n_control: int, estimator: str, control: str = "untreated") -> None:
+def _check_groups(n_treated: int, n_control: int | None, estimator: str, control: str = "untreated") -> None:
     if n_treated == 1:
         raise EstimationError(f"{estimator}: only one treated unit; difference in differences needs at "
                               f"least two treated units for a standard error — {_SYNTH_HINT}")
     if n_treated == 0:
         raise EstimationError(f"{estimator}: no unit is treated after the first period; nothing to compare")
-    if n_control < 2:
+    if n_control is not None and n_control < 2:
         raise EstimationError(f"{estimator}: {n_control} {control} unit(s); difference in differences needs "
                               "at least two comparison units")
 
@@ -356,10 +362,10 @@ class DiD(BaseEstimator):
         y, d, x = panel.y, panel.d, panel.x
         if y.shape[1] != 2:
             raise EstimationError(f"{name}: needs exactly two periods, got {y.shape[1]} "
-                                  f"({list(panel.times[:6])}); use design='twfe' or 'staggered'")
+                                  f"({panel.times[:6].tolist()}); use design='twfe' or 'staggered'")
         if d[:, 0].any():
             raise EstimationError(f"{name}: {int(d[:, 0].sum())} unit(s) are treated in the first period "
-                                  f"{panel.times[0]!r}; in a 2x2 design treatment is 1 only for treated "
+                                  f"{_lab(panel.times[0])}; in a 2x2 design treatment is 1 only for treated "
                                   "units in the second period")
         treated = d[:, 1]
         _check_groups(int(treated.sum()), int((1 - treated).sum()), name)
@@ -375,7 +381,8 @@ class DiD(BaseEstimator):
     def _fit_twfe(self, panel: _Panel, name: str) -> None:
         y, d = panel.y, panel.d
         n, T = y.shape
-        _check_groups(int(d.any(axis=1).sum()), int((~d.any(axis=1)).sum() + d[:, 0].sum() * 0 + n), name)
+        _check_groups(int(d.any(axis=1).sum()), int((d == 0).any(axis=1).sum()), name,
+                      "unit(s) with an untreated period")
 
         def within(a: np.ndarray) -> np.ndarray:
             return a - a.mean(axis=1, keepdims=True) - a.mean(axis=0, keepdims=True) + a.mean()
@@ -384,12 +391,14 @@ class DiD(BaseEstimator):
         names = ["treatment", *panel.covariates]
         z = np.stack([within(a) for a in regs], axis=-1)                      # (n, T, k)
         for j, nm in enumerate(names):
-            if np.sqrt(np.mean(z[..., j] ** 2)) <= 1e-10 * max(np.abs(regs[j]).max(), 1.0):
-                what = ("every treated unit switches at the same period and no unit stays untreated, or "
-                        "every unit is always treated") if j == 0 else "it is constant within units or periods"
-                raise EstimationError(f"{name}: {nm} is absorbed by the unit and period effects ({what}); "
-                                      + ("add never-treated units or use design='staggered'" if j == 0
-                                         else f"drop {nm!r}"))
+            if np.sqrt(np.mean(z[..., j] ** 2)) > 1e-10 * max(np.abs(regs[j]).max(), 1.0):
+                continue
+            if j == 0:
+                raise EstimationError(f"{name}: the treatment is absorbed by the unit and period effects "
+                                      "(all treated units switch at the same period and no unit stays "
+                                      "untreated); add never-treated units or use design='staggered'")
+            raise EstimationError(f"{name}: covariate {nm!r} is absorbed by the unit and period effects "
+                                  "(constant within units, or within periods); drop it")
         zf, yf = z.reshape(n * T, -1), within(y).reshape(n * T)
         bread = np.linalg.inv(zf.T @ zf)
         beta = bread @ zf.T @ yf
@@ -413,10 +422,10 @@ class DiD(BaseEstimator):
         n = len(y)
         cohorts, sizes = np.unique(first[first < T], return_counts=True)
         never = int((first == T).sum())
-        _check_groups(int(sizes.sum()) if len(sizes) != 1 or sizes[0] != 1 else 1, max(never, 2), name)
+        _check_groups(int(sizes.sum()), None, name)
         if (sizes < 2).any():
             g = cohorts[sizes < 2][0]
-            raise EstimationError(f"{name}: the cohort first treated in period {panel.times[g]!r} has a "
+            raise EstimationError(f"{name}: the cohort first treated in period {_lab(panel.times[g])} has a "
                                   "single unit; group-time DiD needs at least two units per cohort — drop "
                                   f"it or merge it with a neighbouring cohort ({_SYNTH_HINT})")
         if self.control == "never" and never < 2:
@@ -456,7 +465,8 @@ class DiD(BaseEstimator):
             value, s = _aggregate(att[sel], psi[:, sel], g_cell[sel], first)
             es.append((int(e), value, s, *normal_interval(value, s, self.level),
                        int(cells.loc[sel, "n_treated"].sum())))
-        self.event_study_ = pd.DataFrame(es, columns=["event_time", "att", "stderr", "ci_low", "ci_high", "n"])
+        self.event_study_ = pd.DataFrame(es, columns=["event_time", "att", "stderr", "ci_low", "ci_high",
+                                                      "n"])
         self.n_, self.n_treated_ = n, int(sizes.sum())
         self.diagnostics_.update(control=self.control, aggregation="simple", n_cohorts=len(cohorts),
                                  n_never_treated=never, n_cells=len(cells), n_skipped_cells=skipped,
