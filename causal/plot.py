@@ -55,6 +55,19 @@ def _layout(g: CausalGraph) -> dict[str, tuple[float, float]]:
     return pos
 
 
+def _fit_label(name: str, font: float, diameter_pt: float) -> tuple[str, float]:
+    """``name`` broken at one underscore (when long) and a font size that fits the circle."""
+    label = name
+    if len(name) > 8 and "_" in name:
+        cuts = [i for i, ch in enumerate(name) if ch == "_"]
+        i = min(cuts, key=lambda k: abs(2 * k - len(name)))
+        label = name[:i] + "\n" + name[i + 1:]
+    widest = max(len(line) for line in label.split("\n"))
+    lines = label.count("\n") + 1
+    fits = min(0.92 * diameter_pt / (0.62 * widest), 0.8 * diameter_pt / (1.2 * lines))
+    return label, float(np.clip(min(font, fits), 4.0, font))
+
+
 def draw_graph(
     g: CausalGraph,
     *,
@@ -123,8 +136,9 @@ def draw_graph(
                    linestyle="--" if hidden else "-", zorder=3,
                    facecolor=_HIGHLIGHT if v in highlight else _HIDDEN_FILL if hidden else _FILL)
         circles[v] = ax.add_patch(c)
-        ax.text(x, y, v, ha="center", va="center", fontsize=font, zorder=4,
-                color="0.35" if hidden else "black")
+        label, size = _fit_label(v, font, 2 * _RADIUS * inch_per_unit * 72)
+        ax.text(x, y, label, ha="center", va="center", fontsize=size, zorder=4,
+                color="0.35" if hidden else "black", linespacing=0.95)
         if v in values:
             ax.text(x, y - _RADIUS - 0.05, f"{values[v]:.3g}", ha="center", va="top",
                     fontsize=0.85 * font, color="#1f4e79", zorder=4)
