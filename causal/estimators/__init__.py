@@ -7,6 +7,9 @@ estimator; ``est.ate()`` (``est.att()`` where the design supports it) returns an
 """
 
 from causal.estimators.base import BaseEstimator, Estimate
+from causal.estimators.panel import DiD
 from causal.estimators.simple import DifferenceInMeans, RegressionAdjustment
+from causal.estimators.synth import SyntheticControl, simplex_least_squares
 
-__all__ = ["Estimate", "BaseEstimator", "DifferenceInMeans", "RegressionAdjustment"]
+__all__ = ["Estimate", "BaseEstimator", "DifferenceInMeans", "RegressionAdjustment", "DiD",
+           "SyntheticControl", "simplex_least_squares"]

@@ -16,7 +16,8 @@ indicator *treated in this period*. Three designs:
   OLS of the unit-level change ``Y_i1 - Y_i0`` on the treated indicator, with
   HC2 (Welch) standard errors. With covariates (their first-period values) the
   regression is Lin's interacted one centred at the treated mean — Heckman,
-  Ichimura and Todd's (1997) outcome-regression DiD.
+  Ichimura and Todd's (1997) outcome-regression DiD (its HC2 error treats the
+  treated covariate mean as fixed).
 * ``"twfe"`` — OLS of the outcome on the treatment (and time-varying
   covariates) with unit and period fixed effects, by the within
   transformation (two-way demeaning, exact on a balanced panel), with
