@@ -290,7 +290,11 @@ class CausalVectorEnv(VectorEnv):
     # ------------------------------------------------------------------ internals
     def _as_state(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
         n = self.num_envs
-        return {k: np.array(np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))) for k, v in state.items()}
+        out = {}
+        for k, v in state.items():
+            a = np.asarray(v, dtype=np.float64)
+            out[k] = a.copy() if a.shape == (n,) else np.array(np.broadcast_to(a, (n,)))
+        return out
 
     def _generator(self, j: int) -> np.random.Generator:
         """Sub-environment ``j``'s generator; like ``gymnasium.Env``, random-seeded if never seeded."""
@@ -360,7 +364,8 @@ class CausalVectorEnv(VectorEnv):
         """Observations of the current units of sub-environments ``rows``."""
         sc = self.scenario
         noise = self._unit_noise(rows, self._unit[rows])
-        ivs = sc.state_interventions({k: v[rows] for k, v in self._state.items()})
+        state = self._state if len(rows) == self.num_envs else {k: v[rows] for k, v in self._state.items()}
+        ivs = sc.state_interventions(state)
         return sc.observe(sc.scm.propagate(noise, ivs, nodes=sc.context))
 
     def _unit_noise(self, rows: np.ndarray, unit: np.ndarray) -> dict[str, np.ndarray]:
