@@ -39,7 +39,7 @@ def _value(x: Any, what: str) -> float | np.ndarray:
             raise InterventionError(f"{what} must be finite, got {x}")
         return x
     try:
-        arr = np.asarray(x, dtype=float)
+        arr = np.array(x, dtype=float)  # a copy: freezing it must not freeze the caller's array
     except (TypeError, ValueError):
         raise InterventionError(f"{what} must be a number or an array of numbers, got {x!r}") from None
     if arr.ndim != 1:
