@@ -7,9 +7,12 @@ estimator; ``est.ate()`` (``est.att()`` where the design supports it) returns an
 """
 
 from causal.estimators.base import BaseEstimator, Estimate
+from causal.estimators.frontdoor import FrontDoor
+from causal.estimators.iv import TwoStageLeastSquares, Wald, WeakInstrumentWarning
 from causal.estimators.panel import DiD
 from causal.estimators.simple import DifferenceInMeans, RegressionAdjustment
 from causal.estimators.synth import SyntheticControl, simplex_least_squares
 
 __all__ = ["Estimate", "BaseEstimator", "DifferenceInMeans", "RegressionAdjustment", "DiD",
-           "SyntheticControl", "simplex_least_squares"]
+           "SyntheticControl", "simplex_least_squares", "TwoStageLeastSquares", "Wald",
+           "WeakInstrumentWarning", "FrontDoor"]

@@ -1,0 +1,523 @@
+r"""Instrumental variables: two-stage least squares and the Wald ratio.
+
+A hidden common cause ``U`` of the treatment ``T`` and the outcome ``Y`` biases
+every regression of ``Y`` on ``T``, whatever covariates are added. An
+*instrument* ``Z`` moves ``T`` (relevance), is as good as randomly assigned
+given the exogenous covariates ``W`` and affects ``Y`` only through ``T``
+(exclusion). Then the instrument-induced variation in ``T`` identifies its
+effect (Wright 1928; Angrist, Imbens & Rubin 1996)::
+
+    Y = a + beta T + W'g + e,   E[Z e | W] = 0
+
+* :class:`TwoStageLeastSquares` — several instruments, exogenous covariates,
+  a continuous or binary treatment. First stage: project the structural
+  regressors ``X = [1, T, W]`` on the instruments ``[1, Z, W]``; second stage:
+  OLS of ``Y`` on the projection ``X_hat``, i.e.
+  ``beta = (X_hat'X_hat)^{-1} X_hat'Y`` (Theil 1953; Basmann 1957).
+  Standard errors are the heteroskedasticity-robust (White 1980) or
+  cluster-robust (Liang & Zeger 1986; Cameron & Miller 2015) sandwich
+  ``(X_hat'X_hat)^{-1} [sum_g s_g s_g'] (X_hat'X_hat)^{-1}`` with scores
+  ``s_g = sum_{i in g} x_hat_i u_i`` built from the **structural** residuals
+  ``u = Y - X beta`` — with the actual treatment, not its first-stage fitted
+  value. (Using the second-stage residuals ``Y - X_hat beta``, what running two
+  OLS regressions by hand gives, is the classic mistake: they also contain
+  ``beta (T - T_hat)`` and the standard errors are wrong.)
+* :class:`Wald` — a binary instrument without covariates:
+  ``(E[Y|Z=1] - E[Y|Z=0]) / (E[T|Z=1] - E[T|Z=0])`` (Wald 1940), the 2SLS
+  estimate in that case, with a delta-method standard error.
+
+**What is estimated.** Under a constant effect, ``beta`` is the effect of a
+unit change of ``T``. With heterogeneous effects, a binary treatment and a
+binary instrument that moves everyone's treatment in the same direction
+(monotonicity: no *defiers*), the Wald ratio — and 2SLS with that single
+instrument and no covariates — is the **local average treatment effect**
+(LATE): the mean effect among *compliers*, the units whose treatment changes
+with the instrument (Imbens & Angrist 1994). It is not the ATE, and different
+instruments have different compliers, hence different LATEs.
+
+**Weak instruments.** When the instruments barely move the treatment, 2SLS is
+biased toward OLS and its normal interval undercovers (Bound, Jaeger & Baker
+1995; Staiger & Stock 1997). Every fit reports the first-stage F statistic —
+the robust Wald statistic for the excluded instruments' first-stage
+coefficients, divided by their number (with one endogenous regressor this is
+the Kleibergen & Paap 2006 F) — and warns with a
+:class:`WeakInstrumentWarning` when it is below ``weak_f`` (10 by default, the
+Staiger & Stock rule of thumb; Stock & Yogo 2005 tabulate sharper thresholds).
+
+References
+----------
+P. G. Wright (1928), *The Tariff on Animal and Vegetable Oils*, Macmillan, appendix B.
+A. Wald (1940), "The fitting of straight lines if both variables are subject
+to error", *Annals of Mathematical Statistics* 11(3).
+H. Theil (1953), "Repeated least squares applied to complete equation
+systems", Central Planning Bureau, The Hague.
+R. L. Basmann (1957), "A generalized classical method of linear estimation of
+coefficients in a structural equation", *Econometrica* 25(1).
+H. White (1980), "A heteroskedasticity-consistent covariance matrix estimator
+and a direct test for heteroskedasticity", *Econometrica* 48(4).
+K.-Y. Liang and S. L. Zeger (1986), "Longitudinal data analysis using
+generalized linear models", *Biometrika* 73(1).
+G. W. Imbens and J. D. Angrist (1994), "Identification and estimation of
+local average treatment effects", *Econometrica* 62(2).
+J. D. Angrist, G. W. Imbens and D. B. Rubin (1996), "Identification of causal
+effects using instrumental variables", *JASA* 91(434).
+J. Bound, D. A. Jaeger and R. M. Baker (1995), "Problems with instrumental
+variables estimation when the correlation between the instruments and the
+endogenous explanatory variable is weak", *JASA* 90(430).
+D. Staiger and J. H. Stock (1997), "Instrumental variables regression with
+weak instruments", *Econometrica* 65(3).
+J. H. Stock and M. Yogo (2005), "Testing for weak instruments in linear IV
+regression", in *Identification and Inference for Econometric Models*,
+Cambridge University Press.
+F. Kleibergen and R. Paap (2006), "Generalized reduced rank tests using the
+singular value decomposition", *Journal of Econometrics* 133(1).
+A. C. Cameron and D. L. Miller (2015), "A practitioner's guide to
+cluster-robust inference", *Journal of Human Resources* 50(2).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from causal.errors import EstimationError
+from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
+
+__all__ = ["TwoStageLeastSquares", "Wald", "WeakInstrumentWarning"]
+
+#: A column is "collinear" when less than this share of its norm lies outside the span of earlier columns.
+_COLLINEAR = float(np.sqrt(np.finfo(float).eps))
+
+
+class WeakInstrumentWarning(UserWarning):
+    """The first-stage F statistic of the excluded instruments is below the ``weak_f`` threshold.
+
+    2SLS is then biased toward OLS and its interval may badly undercover
+    (Staiger & Stock 1997; Stock & Yogo 2005). The message gives the F value.
+    """
+
+
+# --------------------------------------------------------------------------- helpers
+def _as_list(x: str | Sequence[str] | None) -> list[str]:
+    return [x] if isinstance(x, str) else list(x or [])
+
+
+def _check_level(level: Any, name: str) -> None:
+    if isinstance(level, bool) or not isinstance(level, float | int) or not 0 < level < 1:
+        raise EstimationError(f"{name}: level must be in (0, 1), got {level!r}")
+
+
+def _check_weak_f(weak_f: Any, name: str) -> None:
+    if isinstance(weak_f, bool) or not isinstance(weak_f, float | int) or not weak_f >= 0:
+        raise EstimationError(f"{name}: weak_f must be a non-negative number (0 disables the warning), "
+                              f"got {weak_f!r}")
+
+
+def _check_roles(name: str, treatment: str, outcome: str, instruments: list[str],
+                 covariates: list[str]) -> None:
+    """Every variable has one role; at least one instrument."""
+    if not instruments:
+        raise EstimationError(f"{name}: no instrument given; pass instrument='z' or a list of names "
+                              "(at least one excluded instrument is needed to identify the effect)")
+    for role, cols in (("instrument", instruments), ("covariates", covariates)):
+        dup = sorted({c for c in cols if cols.count(c) > 1})
+        if dup:
+            raise EstimationError(f"{name}: {role} lists {dup} more than once")
+    if treatment == outcome:
+        raise EstimationError(f"{name}: treatment and outcome are the same column {treatment!r}")
+    for z in instruments:
+        if z == treatment:
+            raise EstimationError(f"{name}: the treatment {z!r} cannot be its own instrument; an "
+                                  "instrument must be a different variable that moves the treatment")
+        if z == outcome:
+            raise EstimationError(f"{name}: the outcome {z!r} cannot be an instrument")
+        if z in covariates:
+            raise EstimationError(f"{name}: {z!r} is both an instrument and a covariate; an instrument "
+                                  "must be excluded from the outcome equation — drop it from one list")
+    for w in covariates:
+        if w in (treatment, outcome):
+            raise EstimationError(f"{name}: the {'treatment' if w == treatment else 'outcome'} {w!r} "
+                                  "cannot also be a covariate")
+
+
+def _collinear(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Thin QR of ``A`` and the columns (almost) in the span of the earlier ones."""
+    Q, R = np.linalg.qr(A)
+    norms = np.linalg.norm(A, axis=0)
+    bad = [j for j in range(A.shape[1]) if abs(R[j, j]) <= _COLLINEAR * max(norms[j], np.finfo(float).tiny)]
+    return Q, R, bad
+
+
+def _cluster_codes(data: pd.DataFrame, cluster: str | None, name: str) -> np.ndarray | None:
+    if cluster is None:
+        return None
+    if not isinstance(cluster, str):
+        raise EstimationError(f"{name}: cluster must be one column name, got {cluster!r}")
+    if cluster not in data.columns:
+        raise EstimationError(f"{name}: cluster column {cluster!r} is not in the data")
+    col = data[cluster]
+    if col.isna().any():
+        raise EstimationError(f"{name}: cluster column {cluster!r} has missing values")
+    codes = pd.factorize(col)[0]
+    if codes.max() + 1 < 2:
+        raise EstimationError(f"{name}: cluster column {cluster!r} has a single cluster; cluster-robust "
+                              "errors need many clusters (dozens)")
+    return codes
+
+
+def _sandwich(A: np.ndarray, u: np.ndarray, bread: np.ndarray, cov_type: str,
+              clusters: np.ndarray | None) -> np.ndarray:
+    """``bread [sum_g s_g s_g'] bread`` with ``s_g = sum_{i in g} A_i u_i`` and the small-sample factor.
+
+    Unclustered: HC0 (factor 1) or HC1 (``n / (n - k)``). Clustered: CR0
+    (factor 1) for ``"HC0"``, CR1 (``G / (G - 1) * (n - 1) / (n - k)``, as Stata)
+    for ``"HC1"``.
+    """
+    n, k = A.shape
+    scores = A * u[:, None]
+    if clusters is None:
+        factor = n / (n - k) if cov_type == "HC1" else 1.0
+    else:
+        G = int(clusters.max()) + 1
+        scores = np.stack([np.bincount(clusters, weights=s, minlength=G) for s in scores.T], axis=1)
+        factor = G / (G - 1) * (n - 1) / (n - k) if cov_type == "HC1" else 1.0
+    return factor * (bread @ (scores.T @ scores) @ bread)
+
+
+# --------------------------------------------------------------------------- 2SLS
+class TwoStageLeastSquares(BaseEstimator):
+    r"""Two-stage least squares with robust or clustered standard errors and a weak-IV check.
+
+    The structural equation is ``Y = a + beta T + W'g + u`` with the treatment
+    ``T`` endogenous, instruments ``Z`` excluded from it and exogenous
+    covariates ``W`` in both stages. ``beta`` is computed in closed form
+    (project ``[1, T, W]`` on ``[1, Z, W]``, then least squares on the
+    projection; Theil 1953); its standard error is the robust sandwich with the
+    structural residuals ``Y - [1, T, W] coef`` (see the module docstring for
+    why not the second-stage ones).
+
+    Under a constant effect ``beta`` is the effect of a unit change in ``T``.
+    With heterogeneous effects, a binary treatment, one binary instrument and
+    monotonicity it is the local average treatment effect of the compliers
+    (Imbens & Angrist 1994), not the ATE; with covariates or several
+    instruments, a weighted average of such effects.
+
+    Parameters
+    ----------
+    cov_type : {"HC1", "HC0"}
+        Small-sample factor of the sandwich: ``n / (n - k)`` (HC1), or none
+        (HC0). With ``cluster=`` in :meth:`fit` they become CR1
+        (``G/(G-1) (n-1)/(n-k)``, Stata's) and CR0.
+    weak_f : float
+        Warn with :class:`WeakInstrumentWarning` when the first-stage F is below
+        this (Staiger & Stock 1997); 0 disables the warning.
+    level : float
+        Confidence level of the interval.
+
+    Attributes
+    ----------
+    coef_ : pandas.Series
+        Structural coefficients (``intercept``, the treatment, covariates).
+    cov_ : pandas.DataFrame
+        Their robust covariance.
+    first_stage_ : pandas.Series
+        First-stage coefficients of the treatment on ``[1, Z, W]``.
+    first_stage_f_ : float
+        Robust Wald F of the excluded instruments in the first stage
+        (``inf`` when the instruments fit the treatment exactly).
+    n_, n_clusters_ : int, int or None
+
+    References
+    ----------
+    .. [1] H. Theil (1953); R. L. Basmann (1957): two-stage least squares.
+    .. [2] G. W. Imbens and J. D. Angrist (1994), *Econometrica* 62(2): LATE.
+    .. [3] D. Staiger and J. H. Stock (1997), *Econometrica* 65(3); J. H. Stock
+       and M. Yogo (2005): weak instruments.
+
+    Examples
+    --------
+    A hidden ``u`` confounds ``t`` and ``y``; the true effect is 2.
+
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> n = 5000
+    >>> u, z, w = rng.normal(size=(3, n))
+    >>> t = 0.8 * z + 0.5 * w + u + rng.normal(size=n)
+    >>> df = pd.DataFrame({"z": z, "w": w, "t": t, "y": 2 * t + w + 1.5 * u + rng.normal(size=n)})
+    >>> est = TwoStageLeastSquares().fit(df, treatment="t", outcome="y", instrument="z",
+    ...                                  covariates=["w"]).ate()
+    >>> bool(est.ci_low < 2 < est.ci_high), est.diagnostics["first_stage_F"] > 10
+    (True, True)
+    >>> est.method
+    'TwoStageLeastSquares'
+    """
+
+    def __init__(self, cov_type: Literal["HC1", "HC0"] = "HC1", weak_f: float = 10.0,
+                 level: float = 0.95) -> None:
+        self.cov_type = cov_type
+        self.weak_f = weak_f
+        self.level = level
+
+    def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
+            instrument: str | Sequence[str], covariates: Sequence[str] | str | None = None,
+            cluster: str | None = None) -> TwoStageLeastSquares:
+        """Fit the first and second stages.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+        treatment : str
+            The endogenous treatment (continuous or binary).
+        outcome : str
+        instrument : str or list of str
+            Excluded instruments (at least one).
+        covariates : str or list of str, optional
+            Exogenous covariates, included in both stages.
+        cluster : str, optional
+            Column identifying clusters for cluster-robust standard errors.
+
+        Returns
+        -------
+        TwoStageLeastSquares
+            ``self``, fitted.
+
+        Raises
+        ------
+        EstimationError
+            On missing or non-numeric columns, no instrument, a variable in two
+            roles, collinear instruments/covariates (rank-deficient first
+            stage), or instruments that do not move the treatment at all.
+
+        Warns
+        -----
+        WeakInstrumentWarning
+            When the first-stage F is below ``weak_f``.
+        """
+        name = type(self).__name__
+        if self.cov_type not in ("HC0", "HC1"):
+            raise EstimationError(f"{name}: cov_type must be 'HC0' or 'HC1', got {self.cov_type!r}")
+        _check_weak_f(self.weak_f, name)
+        _check_level(self.level, name)
+        instruments, covs = _as_list(instrument), _as_list(covariates)
+        _check_roles(name, treatment, outcome, instruments, covs)
+        frame = check_columns(data, estimator=name, treatment=treatment, outcome=outcome,
+                              instrument=instruments, covariates=covs)
+        clusters = _cluster_codes(data, cluster, name)
+        y = frame[outcome].to_numpy(dtype=float)
+        t = frame[treatment].to_numpy(dtype=float)
+        W = frame[covs].to_numpy(dtype=float).reshape(len(y), len(covs))
+        Zx = frame[instruments].to_numpy(dtype=float).reshape(len(y), len(instruments))
+        n, k, L = len(y), 2 + len(covs), len(instruments)
+        if n <= k + L:
+            raise EstimationError(f"{name}: {n} rows for {k + L} first-stage coefficients; need more rows")
+
+        # first stage: instruments [1, W, Z] (covariates first, so collinearity is blamed on instruments)
+        Zfull = np.column_stack([np.ones(n), W, Zx])
+        zn = ["intercept", *covs, *instruments]
+        Q, R, bad = _collinear(Zfull)
+        if bad:
+            cols = [zn[j] for j in bad]
+            raise EstimationError(f"{name}: the first stage is rank deficient — {', '.join(cols)} is "
+                                  "constant or a linear combination of the intercept, covariates and other "
+                                  "instruments; drop it")
+        X = np.column_stack([np.ones(n), t, W])
+        xn = ["intercept", treatment, *covs]
+        Xhat = Q @ (Q.T @ X)  # P_Z X; exogenous columns are reproduced exactly (up to rounding)
+        Xhat[:, [0, *range(2, k)]] = X[:, [0, *range(2, k)]]
+        order = [0, *range(2, k), 1]  # the treatment last: it is the column that may be unexplained
+        _, _, bad = _collinear(Xhat[:, order])
+        if bad:
+            raise EstimationError(f"{name}: the first stage is rank deficient — the instruments "
+                                  f"{instruments} do not move {treatment!r} once the covariates are "
+                                  "accounted for (or the treatment is a linear combination of the "
+                                  "covariates); the effect is not identified")
+
+        # second stage: beta = (Xhat'Xhat)^{-1} Xhat'y; structural residuals use the actual treatment
+        Rinv = np.linalg.inv(np.linalg.qr(Xhat, mode="r"))
+        bread = Rinv @ Rinv.T
+        beta = bread @ (Xhat.T @ y)
+        resid = y - X @ beta
+        cov = _sandwich(Xhat, resid, bread, self.cov_type, clusters)
+
+        # first-stage regression of the treatment and the robust F of the excluded instruments
+        Rz_inv = np.linalg.inv(R)
+        pi = Rz_inv @ (Q.T @ t)
+        v = t - Zfull @ pi
+        cov_pi = _sandwich(Zfull, v, Rz_inv @ Rz_inv.T, self.cov_type, clusters)
+        ex = slice(Zfull.shape[1] - L, None)
+        self.first_stage_f_ = _wald_f(pi[ex], cov_pi[ex, ex], v, t)
+
+        self.coef_ = pd.Series(beta, index=xn)
+        self.cov_ = pd.DataFrame(cov, index=xn, columns=xn)
+        self.first_stage_ = pd.Series(pi, index=zn)
+        self.n_, self.n_clusters_ = n, None if clusters is None else int(clusters.max()) + 1
+        self.treatment_, self.instruments_, self.covariates_ = treatment, instruments, covs
+        self.fitted_ = True
+        if self.first_stage_f_ < self.weak_f:
+            warnings.warn(WeakInstrumentWarning(
+                f"{name}: weak instruments — first-stage F = {self.first_stage_f_:.3g} < {self.weak_f:g} "
+                f"for {instruments} on {treatment!r}; 2SLS is biased toward OLS and its interval may "
+                "undercover (Staiger & Stock 1997; Stock & Yogo 2005). Use stronger instruments or "
+                "weak-instrument-robust inference"), stacklevel=2)
+        return self
+
+    def ate(self) -> Estimate:
+        """The coefficient on the treatment with its robust interval.
+
+        The effect of a unit change in the treatment under a constant effect;
+        with heterogeneous effects, a binary treatment and a binary instrument,
+        the local average treatment effect of the compliers (Imbens & Angrist
+        1994). ``diagnostics`` holds ``first_stage_F``, ``first_stage_coef``
+        (excluded instruments), ``n_instruments``, ``cov_type`` and
+        ``n_clusters``.
+        """
+        self._check_fitted()
+        t = self.treatment_
+        diagnostics = {
+            "first_stage_F": float(self.first_stage_f_),
+            "first_stage_coef": {z: float(self.first_stage_[z]) for z in self.instruments_},
+            "weak_instruments": bool(self.first_stage_f_ < self.weak_f),
+            "n_instruments": len(self.instruments_),
+            "cov_type": self.cov_type if self.n_clusters_ is None else
+            {"HC0": "CR0", "HC1": "CR1"}[self.cov_type],
+            "n_clusters": self.n_clusters_,
+        }
+        return Estimate.normal(float(self.coef_[t]), float(np.sqrt(self.cov_.loc[t, t])),
+                               method=type(self).__name__, n=self.n_, level=self.level,
+                               diagnostics=diagnostics)
+
+
+def _wald_f(coef: np.ndarray, cov: np.ndarray, resid: np.ndarray, t: np.ndarray) -> float:
+    """``coef' cov^{-1} coef / len(coef)``; ``inf`` when the first stage fits exactly."""
+    if np.linalg.norm(resid) <= 1e-10 * max(np.linalg.norm(t - t.mean()), np.finfo(float).tiny):
+        return float("inf")
+    try:
+        stat = float(coef @ np.linalg.solve(cov, coef))
+    except np.linalg.LinAlgError:
+        return float("inf")
+    return stat / len(coef)
+
+
+# --------------------------------------------------------------------------- Wald
+class Wald(BaseEstimator):
+    r"""The Wald (1940) ratio for a binary instrument, with a delta-method standard error.
+
+    .. math::
+
+        \hat\beta = \frac{\bar Y_{Z=1} - \bar Y_{Z=0}}{\bar T_{Z=1} - \bar T_{Z=0}}
+
+    For a binary treatment and monotone instrument it is the LATE of the
+    compliers (Imbens & Angrist 1994); it equals 2SLS with ``Z`` as the only
+    instrument and no covariates. The standard error linearises the ratio:
+    with ``e = Y - beta T``, ``SE = sqrt(s²_1(e)/n_1 + s²_0(e)/n_0) / |dT|``
+    (sample variances within the instrument arms).
+
+    Parameters
+    ----------
+    weak_f : float
+        Warn with :class:`WeakInstrumentWarning` when the first-stage F
+        (the squared t statistic of ``dT``) is below this; 0 disables.
+    level : float
+
+    Attributes
+    ----------
+    ate_, stderr_ : float
+    first_stage_diff_ : float
+        ``mean(T | Z=1) - mean(T | Z=0)`` — the complier share for a binary
+        treatment under monotonicity.
+    reduced_form_diff_ : float
+        ``mean(Y | Z=1) - mean(Y | Z=0)`` (the intention-to-treat effect).
+    first_stage_f_ : float
+    n_ : int
+
+    References
+    ----------
+    .. [1] A. Wald (1940), *Annals of Mathematical Statistics* 11(3).
+    .. [2] G. W. Imbens and J. D. Angrist (1994), *Econometrica* 62(2).
+
+    Examples
+    --------
+    Random encouragement ``z``; hidden ``u`` drives both take-up and outcome.
+
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> n = 4000
+    >>> u, z = rng.normal(size=n), rng.integers(0, 2, n)
+    >>> t = (rng.normal(size=n) + u < -0.5 + 1.5 * z).astype(int)
+    >>> df = pd.DataFrame({"z": z, "t": t, "y": 1.0 * t + u + rng.normal(size=n)})
+    >>> est = Wald().fit(df, treatment="t", outcome="y", instrument="z").ate()
+    >>> bool(est.ci_low < 1.0 < est.ci_high)
+    True
+    """
+
+    def __init__(self, weak_f: float = 10.0, level: float = 0.95) -> None:
+        self.weak_f = weak_f
+        self.level = level
+
+    def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str, instrument: str,
+            covariates: Sequence[str] | None = None) -> Wald:
+        """Compute the ratio of the reduced-form and first-stage differences.
+
+        Raises
+        ------
+        EstimationError
+            On bad columns, a non-binary instrument, covariates (use
+            :class:`TwoStageLeastSquares`), fewer than two units in an
+            instrument arm, or a first-stage difference of (numerically) zero.
+        """
+        name = type(self).__name__
+        _check_weak_f(self.weak_f, name)
+        _check_level(self.level, name)
+        instruments = _as_list(instrument)
+        if len(instruments) > 1:
+            raise EstimationError(f"{name}: takes one binary instrument, got {instruments}; use "
+                                  "TwoStageLeastSquares for several")
+        if covariates is not None and len(_as_list(covariates)):
+            raise EstimationError(f"{name}: takes no covariates; use TwoStageLeastSquares(...).fit(..., "
+                                  "covariates=...) to adjust for them")
+        _check_roles(name, treatment, outcome, instruments, [])
+        frame = check_columns(data, estimator=name, treatment=treatment, outcome=outcome,
+                              instrument=instruments)
+        z = as_binary(frame[instruments[0]], estimator=name, name=f"instrument {instruments[0]!r}")
+        t = frame[treatment].to_numpy(dtype=float)
+        y = frame[outcome].to_numpy(dtype=float)
+        arms = [z == 0, z == 1]
+        n0, n1 = (int(a.sum()) for a in arms)
+        if min(n0, n1) < 2:
+            raise EstimationError(f"{name}: need at least two units at each instrument value "
+                                  f"(got {n0} with {instruments[0]}=0 and {n1} with =1)")
+        dt = t[arms[1]].mean() - t[arms[0]].mean()
+        dy = y[arms[1]].mean() - y[arms[0]].mean()
+        if abs(dt) <= _COLLINEAR * max(t.std(), np.finfo(float).tiny) or t.std() == 0:
+            raise EstimationError(f"{name}: the instrument {instruments[0]!r} does not move {treatment!r} "
+                                  f"(first-stage difference {dt:.3g}); the Wald ratio is undefined — "
+                                  "the instrument is irrelevant")
+        beta = dy / dt
+        e = y - beta * t
+        se = np.sqrt(e[arms[1]].var(ddof=1) / n1 + e[arms[0]].var(ddof=1) / n0) / abs(dt)
+        se_dt = np.sqrt(t[arms[1]].var(ddof=1) / n1 + t[arms[0]].var(ddof=1) / n0)
+        self.first_stage_f_ = float((dt / se_dt) ** 2) if se_dt > 0 else float("inf")
+        self.ate_, self.stderr_ = float(beta), float(se)
+        self.first_stage_diff_, self.reduced_form_diff_ = float(dt), float(dy)
+        self.n_ = len(y)
+        self.fitted_ = True
+        if self.first_stage_f_ < self.weak_f:
+            warnings.warn(WeakInstrumentWarning(
+                f"{name}: weak instrument — first-stage F = {self.first_stage_f_:.3g} < {self.weak_f:g} "
+                f"({instruments[0]!r} moves {treatment!r} by {dt:.3g}); the ratio is unstable and its "
+                "interval may undercover (Staiger & Stock 1997)"), stacklevel=2)
+        return self
+
+    def ate(self) -> Estimate:
+        """The Wald ratio: the LATE of the compliers (the effect itself under a constant effect)."""
+        self._check_fitted()
+        return Estimate.normal(self.ate_, self.stderr_, method=type(self).__name__, n=self.n_,
+                               level=self.level, diagnostics={
+                                   "first_stage_F": self.first_stage_f_,
+                                   "first_stage_diff": self.first_stage_diff_,
+                                   "reduced_form_diff": self.reduced_form_diff_,
+                                   "weak_instruments": bool(self.first_stage_f_ < self.weak_f)})
