@@ -25,9 +25,11 @@ from sim.scenario import Scenario
 
 __all__ = ["make", "names", "get", "env_id", "describe"]
 
-#: name -> (module, class, Gymnasium id)
-_CATALOGUE: dict[str, tuple[str, str, str]] = {
+#: name -> (module, class, Gymnasium id[, factory suffix]): the module defines
+#: ``make<suffix>_env`` and ``make<suffix>_vec_env`` (suffix "" by default).
+_CATALOGUE: dict[str, tuple[str, ...]] = {
     "driving": ("scenarios.driving", "Driving", "causalsim/Driving-v0"),
+    "driving_brake": ("scenarios.driving", "DrivingBrake", "causalsim/DrivingBrake-v0", "_brake"),
     "healthcare": ("scenarios.healthcare", "Healthcare", "causalsim/Healthcare-v0"),
     "icecream": ("scenarios.icecream", "IceCream", "causalsim/IceCream-v0"),
     "marketing": ("scenarios.marketing", "Marketing", "causalsim/Marketing-v0"),
@@ -49,7 +51,7 @@ def get(name: str) -> type[Scenario]:
         close = difflib.get_close_matches(key, _CATALOGUE, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ScenarioError(f"unknown scenario {name!r} (scenarios: {', '.join(names())}){hint}")
-    module, cls, _ = _CATALOGUE[key]
+    module, cls = _CATALOGUE[key][:2]
     return getattr(importlib.import_module(module), cls)
 
 
@@ -69,7 +71,8 @@ def describe() -> list[tuple[str, str, str]]:
     return [(n, _CATALOGUE[n][2], get(n).summary) for n in names()]
 
 
-for _name, (_module, _cls, _id) in _CATALOGUE.items():
+for _entry in _CATALOGUE.values():
+    _module, _id, _suffix = _entry[0], _entry[2], (_entry[3] if len(_entry) > 3 else "")
     if _id not in gymnasium.registry:
-        gymnasium.register(id=_id, entry_point=f"{_module}:make_env",
-                           vector_entry_point=f"{_module}:make_vec_env")
+        gymnasium.register(id=_id, entry_point=f"{_module}:make{_suffix}_env",
+                           vector_entry_point=f"{_module}:make{_suffix}_vec_env")
