@@ -83,7 +83,8 @@ class IceCream(Scenario):
         """The SCM as a spec mapping (every mechanism is expressible)."""
         p = self.params
         hidden = 2.5 if p.hidden_confounder else 0.0
-        logit = f"{p.confounding!r} * (0.3 * (temperature - 25) + 0.8 * weekend + {hidden!r} * festival) - 0.5"
+        logit = (f"{p.confounding!r} * (0.3 * (temperature - 25) + 0.8 * weekend"
+                 f" + {hidden!r} * festival) - 0.5")
         return {
             "name": "icecream",
             "description": self.summary,

@@ -395,7 +395,8 @@ def test_brake_force_variant():
     logs = sc.observational(100_000, 1)
     slope = np.polyfit(logs.brake_force, logs.collision, 1)[0]
     assert slope > 0.3, "in the logs, harder braking goes with more collisions"
-    assert "causalsim/DrivingBrake-v0" not in gymnasium.registry
+    assert "causalsim/DrivingBrake-v0" in gymnasium.registry     # registered by `import scenarios`
+    assert isinstance(gymnasium.make("causalsim/DrivingBrake-v0").unwrapped.scenario, DrivingBrake)
     env = env_factory(DrivingBrake)()
     assert isinstance(env, CausalEnv)
     env.reset(seed=0)
