@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from causal.noise import Normal
 from sim.scenario import Scenario
 
 __all__ = ["Tape", "draw_tape"]
@@ -43,6 +44,25 @@ class Tape:
 def draw_tape(scenario: Scenario, rng: np.random.Generator) -> Tape:
     """Draw an episode's tape from ``rng`` (nodes in topological order, then the timeline)."""
     m = scenario.params.max_units
-    noise = {v: dist.sample(m, rng) for v, dist in scenario.noise_items}
+    noise = {}
+    items = scenario.noise_items
+    i = 0
+    while i < len(items):  # consecutive Normal nodes: one standard_normal call (the same stream)
+        j = i
+        while j < len(items) and type(items[j][1]) is Normal:
+            j += 1
+        if j - i < 2:
+            v, dist = items[i]
+            noise[v] = dist.sample(m, rng)
+            i += 1
+            continue
+        block = rng.standard_normal((j - i, m))
+        for (v, dist), row in zip(items[i:j], block, strict=True):
+            if dist.sd != 1.0:  # the operations of Normal.sample, in its order: bit for bit
+                row *= dist.sd
+            if dist.mean != 0.0:
+                row += dist.mean
+            noise[v] = row
+        i = j
     draws = m * max(1, scenario.timeline.draws_per_unit) + 1
     return Tape(noise, rng.standard_exponential(draws))

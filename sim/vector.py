@@ -128,9 +128,13 @@ class CausalVectorEnv(VectorEnv):
         self._ends_by_state = type(scenario).exhausted is not Scenario.exhausted
         draws = m * max(1, scenario.timeline.draws_per_unit)
         self._draws = draws
-        #: The tapes' unit noise, node by node: ``(len(noise_items), num_envs, max_units)``.
+        #: The tapes' unit noise: ``(num_envs, max_units, len(noise_items))``, so that one unit's
+        #: noise is one contiguous row (a step gathers ``num_envs`` rows, not ``num_envs * nodes``
+        #: scattered values).
         self._noise_nodes = tuple(v for v, _ in scenario.noise_items)
-        self._noise = np.zeros((len(self._noise_nodes), n, m))
+        self._noise = np.zeros((n, m, len(self._noise_nodes)))
+        #: The current units' noise ``(len(noise_items), num_envs)``, gathered by ``_observe``.
+        self._current = np.zeros((len(self._noise_nodes), n))
         self._exponentials = np.zeros((n, draws + 1))
         self._times = np.zeros((n, m)) if self._closed_form else None
         self._clocks: list[Clock | None] = [None] * n
@@ -242,7 +246,7 @@ class CausalVectorEnv(VectorEnv):
         resetting = self._autoreset
         stepping = ~resetting
         unit = self._unit.copy()
-        noise = self._unit_noise(self._rows, unit)
+        noise = dict(zip(self._noise_nodes, self._current, strict=True))
         values = sc.outcomes(noise, acts, self._state)
         rewards, parts = sc.total_reward(values, acts)
         outcome = np.array(values[sc.outcome], dtype=np.float64)
@@ -316,8 +320,9 @@ class CausalVectorEnv(VectorEnv):
             rng = self._generator(j)
             rng.integers(2**63)  # CausalEnv's query stream: drawn to stay in step
             tape = draw_tape(sc, rng)
+            noise_j = self._noise[j]
             for i, v in enumerate(self._noise_nodes):
-                self._noise[i, j] = tape.noise[v]
+                noise_j[:, i] = tape.noise[v]
             self._exponentials[j] = tape.exponentials
             if not self._closed_form:
                 clock = Clock(sc.timeline, self._exponentials[j], max_units=sc.params.max_units,
@@ -363,16 +368,22 @@ class CausalVectorEnv(VectorEnv):
     def _observe(self, rows: np.ndarray) -> np.ndarray:
         """Observations of the current units of sub-environments ``rows``."""
         sc = self.scenario
-        noise = self._unit_noise(rows, self._unit[rows])
+        taken = self._gather(rows, self._unit[rows])
+        if len(rows) == self.num_envs:
+            self._current = taken
+        else:  # a new array: the last step's values may alias the old one
+            self._current = self._current.copy()
+            self._current[:, rows] = taken
+        noise = dict(zip(self._noise_nodes, taken, strict=True))
         state = self._state if len(rows) == self.num_envs else {k: v[rows] for k, v in self._state.items()}
         ivs = sc.state_interventions(state)
         return sc.observe(sc.scm.propagate(noise, ivs, nodes=sc.context))
 
-    def _unit_noise(self, rows: np.ndarray, unit: np.ndarray) -> dict[str, np.ndarray]:
-        """The noise of unit ``unit[i]`` of sub-environment ``rows[i]``, node by node (one gather)."""
-        flat = self._noise.reshape(len(self._noise_nodes), -1)
-        taken = flat.take(rows * self.scenario.params.max_units + unit, axis=1)
-        return dict(zip(self._noise_nodes, taken, strict=True))
+    def _gather(self, rows: np.ndarray, unit: np.ndarray) -> np.ndarray:
+        """The noise ``(nodes, len(rows))`` of unit ``unit[i]`` of sub-environment ``rows[i]`` (one
+        gather of contiguous rows)."""
+        flat = self._noise.reshape(-1, len(self._noise_nodes))
+        return np.ascontiguousarray(flat.take(rows * self.scenario.params.max_units + unit, axis=0).T)
 
     def _add_reset_info(self, info: dict[str, Any], mask: np.ndarray) -> None:
         n = self.num_envs
