@@ -31,8 +31,8 @@ Equations (``h`` = heterogeneity, ``s`` = noise, ``c`` = confounding, ``H`` =
 True effects (exact): the ATE of the advert on ice-cream sales is 8 cones/day;
 the CATE is ``8 + 0.5 h (temperature - 25)``; the effect of the advert, or of
 ice cream, on sunscreen is exactly 0. Reward: 2 per cone minus the advert's
-cost 10, so advertising pays (6 per day on average) on days warmer than about
-17 degC when ``h = 1``.
+cost 10, so advertising pays (6 per day on average) on days warmer than
+19 degC when ``h = 1`` (where the CATE is 5 cones).
 
 With the defaults the naive difference in ice-cream sales between advert and
 no-advert days is about 27 cones (bias ~19): about 15 from temperature and
@@ -82,9 +82,9 @@ class IceCream(Scenario):
     def spec(self) -> dict:
         """The SCM as a spec mapping (every mechanism is expressible)."""
         p = self.params
-        hidden = 2.5 if p.hidden_confounder else 0.0
-        logit = (f"{p.confounding!r} * (0.3 * (temperature - 25) + 0.8 * weekend"
-                 f" + {hidden!r} * festival) - 0.5")
+        # without the hidden confounder, festival is not a parent of advert at all (not a 0 coefficient)
+        hidden = " + 2.5 * festival" if p.hidden_confounder else ""
+        logit = f"{p.confounding!r} * (0.3 * (temperature - 25) + 0.8 * weekend{hidden}) - 0.5"
         return {
             "name": "icecream",
             "description": self.summary,
