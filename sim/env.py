@@ -113,6 +113,7 @@ class CausalEnv(gym.Env):
         self._point = self._clock.advance()
         if self._point is None:
             raise SimError("the episode has no decision point before the horizon; raise horizon")
+        self._arrive()
         self._obs = self._context(self._point.unit)
         return self._obs.copy(), self._info_reset()
 
@@ -151,6 +152,7 @@ class CausalEnv(gym.Env):
         self._point = None if sc.exhausted(self._state_now()) else self._clock.advance()
         terminated = self._point is None
         if not terminated:
+            self._arrive()
             self._obs = self._context(self._point.unit)
         info = {"outcome": y, "rewards": parts, "time": point.time, "unit": i,
                 "action": sc.actions.label(a), "queries": self.query.spent}
@@ -195,7 +197,15 @@ class CausalEnv(gym.Env):
         self._last = None
         self._last_values = None
         self._point = self._clock.advance()
+        self._arrive()
         self._obs = self._context(self._point.unit)
+
+    def _arrive(self) -> None:
+        """Let the state evolve up to the current decision point (``Scenario.arrive``)."""
+        sc = self.scenario
+        if sc.arrives:
+            new = sc.arrive(self._state, np.array([self._point.time]))
+            self._state = {k: np.asarray(v, dtype=float).reshape(1) for k, v in new.items()}
 
     def _info_reset(self) -> dict[str, Any]:
         p = self._point

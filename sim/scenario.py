@@ -122,6 +122,8 @@ class Scenario(ABC):
         self.static = not self.state_nodes
         #: Whether the state evolves (``transition`` is overridden).
         self.dynamic = type(self).transition is not Scenario.transition
+        #: Whether the state changes between decision points (``arrive`` is overridden).
+        self.arrives = type(self).arrive is not Scenario.arrive
 
     # ------------------------------------------------------------------ to implement
     @abstractmethod
@@ -148,6 +150,16 @@ class Scenario(ABC):
     def transition(self, state: Mapping[str, float], values: Mapping[str, float], action: Any,
                    time: float) -> dict[str, float]:
         """The state after a decision point (pure: return a new mapping)."""
+        return dict(state)
+
+    def arrive(self, state: Mapping[str, Any], time: Any) -> dict[str, Any]:
+        """The state when the clock reaches a decision point at ``time``.
+
+        What happens between decision points and does not depend on the last
+        unit (a new week resets a weekly budget, stocks decay) goes here; it is
+        called before the new unit is observed. Pure and vectorized like
+        :meth:`transition` (``time`` is an array). Default: unchanged.
+        """
         return dict(state)
 
     def exhausted(self, state: Mapping[str, float]) -> bool:

@@ -256,6 +256,7 @@ class CausalVectorEnv(VectorEnv):
         done = self._advance(stepping, unit + 1)
         terminated = stepping & done
         live = np.flatnonzero(stepping & ~done)
+        self._arrive(live)
         if len(live):
             self._obs[live] = self._observe(live)
         rewards = np.array(rewards, dtype=np.float64)
@@ -340,6 +341,7 @@ class CausalVectorEnv(VectorEnv):
             self._times[rows] = times
             self._time[rows] = times[:, 0]
             self._kind[rows] = sc.timeline.kind
+        self._arrive(rows)
         self._obs[rows] = self._observe(rows)
 
     def _advance(self, stepping: np.ndarray, following: np.ndarray) -> np.ndarray:
@@ -364,6 +366,17 @@ class CausalVectorEnv(VectorEnv):
             else:
                 self._time[j], self._unit[j], self._kind[j] = point.time, point.unit, point.kind
         return done
+
+    def _arrive(self, rows: np.ndarray) -> None:
+        """``Scenario.arrive`` for sub-environments ``rows`` that reached a new decision point."""
+        sc = self.scenario
+        if not sc.arrives or not len(rows):
+            return
+        new = self._as_state(sc.arrive(self._state, self._time))
+        for k, v in new.items():
+            if k not in self._state:
+                self._state[k] = np.zeros(self.num_envs)
+            self._state[k][rows] = v[rows]
 
     def _observe(self, rows: np.ndarray) -> np.ndarray:
         """Observations of the current units of sub-environments ``rows``."""
