@@ -7,12 +7,14 @@ estimator; ``est.ate()`` (``est.att()`` where the design supports it) returns an
 """
 
 from causal.estimators.base import BaseEstimator, Estimate
+from causal.estimators.bootstrap import bootstrap
 from causal.estimators.frontdoor import FrontDoor
 from causal.estimators.iv import TwoStageLeastSquares, Wald, WeakInstrumentWarning
 from causal.estimators.panel import DiD
 from causal.estimators.simple import DifferenceInMeans, RegressionAdjustment
 from causal.estimators.synth import SyntheticControl, simplex_least_squares
+from causal.estimators.weighting import AIPW, IPW, OverlapWarning
 
 __all__ = ["Estimate", "BaseEstimator", "DifferenceInMeans", "RegressionAdjustment", "DiD",
            "SyntheticControl", "simplex_least_squares", "TwoStageLeastSquares", "Wald",
-           "WeakInstrumentWarning", "FrontDoor"]
+           "WeakInstrumentWarning", "FrontDoor", "IPW", "AIPW", "OverlapWarning", "bootstrap"]

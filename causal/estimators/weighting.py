@@ -33,6 +33,10 @@ known, which is valid for AIPW with cross-fitting when both are consistent
 correctly specified propensity. ``Estimate.diagnostics["nuisance_accounted"]``
 says which ones were accounted for.
 
+Nuisance models are any scikit-learn estimators; each receives the covariates
+as a float array with columns in the order of ``covariates`` (select columns by
+position, e.g. in a ``ColumnTransformer``), and is cloned before fitting.
+
 Overlap is checked on every fit: a propensity of exactly 0 or 1 (perfect
 separation) raises :class:`~causal.errors.EstimationError`; propensities
 outside ``[overlap_warn, 1 - overlap_warn]`` emit an :class:`OverlapWarning`
@@ -91,6 +95,13 @@ class OverlapWarning(UserWarning):
     The message gives the propensity range, how many units fall outside the
     ``overlap_warn`` band and the effective sample size of the weights, and
     what to do: trim, or target an estimand that needs less overlap.
+
+    >>> import warnings
+    >>> issubclass(OverlapWarning, UserWarning)
+    True
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", OverlapWarning)   # make poor overlap fatal in a pipeline
+    ...     pass
     """
 
 
@@ -101,6 +112,9 @@ def default_propensity() -> Pipeline:
     likelihood fit — while keeping the solver finite on near-separated data;
     standardising helps the solver and does not change the fitted
     probabilities of an (effectively) unpenalised fit.
+
+    >>> default_propensity()[-1].C
+    1000000.0
     """
     return make_pipeline(StandardScaler(), LogisticRegression(C=1e6, max_iter=1000))
 
@@ -178,6 +192,8 @@ def _glm_design(model: Any, X: np.ndarray, kind: str) -> tuple[np.ndarray, np.nd
     model, which is then treated as known.
     """
     pre, final = (model[:-1], model[-1]) if isinstance(model, Pipeline) else (None, model)
+    if pre is not None and len(pre.steps) == 0:
+        pre = None
     if kind == "logistic":
         if type(final) is not LogisticRegression or final.class_weight is not None:
             return None
@@ -222,6 +238,14 @@ def _correction(design: tuple[np.ndarray, np.ndarray], dpsi: np.ndarray, dmean: 
 
 
 # --------------------------------------------------------------------------- overlap
+def _fmt_p(p: float) -> str:
+    """A probability with enough digits to tell it from 0 or 1 (0.999884, not 1)."""
+    tail = min(p, 1 - p)
+    if tail <= 0:
+        return f"{p:g}"
+    return f"{p:.{max(3, int(np.ceil(-np.log10(tail))) + 2)}f}"
+
+
 def _overlap(e: np.ndarray, t: np.ndarray, name: str, warn_at: float) -> dict[str, Any]:
     """Raise on perfect separation, warn on poor overlap; return the overlap diagnostics."""
     at0, at1 = int((e <= 0).sum()), int((e >= 1).sum())
@@ -245,7 +269,7 @@ def _overlap(e: np.ndarray, t: np.ndarray, name: str, warn_at: float) -> dict[st
         suggest = max(0.05, warn_at)
         warnings.warn(OverlapWarning(
             f"{name}: {outside} of {len(e)} propensity scores lie outside [{warn_at:g}, {1 - warn_at:g}] "
-            f"(min {e.min():.3g}, max {e.max():.3g}); effective sample size of the weights "
+            f"(min {_fmt_p(e.min())}, max {_fmt_p(e.max())}); effective sample size of the weights "
             f"{ess1:.0f} of {len(w1)} treated and {ess0:.0f} of {len(w0)} control units. Weights this "
             "extreme make the estimate unstable and its interval unreliable. Trim (e.g. "
             f"trim={suggest:g} drops units with propensity outside [{suggest:g}, {1 - suggest:g}]; the "
@@ -442,7 +466,8 @@ class AIPW(BaseEstimator):
         come from models fitted on the other folds (``KFold(shuffle=True)``).
         ``None`` or 1 fits and predicts on all the data.
     random_state : int, numpy Generator or None
-        Seeds the fold split.
+        Seeds the fold split (a Generator is drawn from once per fit). Fix it
+        for reproducible cross-fitted results.
     trim : float or (float, float), optional
         Drop units with propensity outside ``[eps, 1 - eps]`` or
         ``[low, high]`` and refit all nuisance models on the rest.

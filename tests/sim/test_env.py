@@ -284,3 +284,25 @@ def test_render_without_a_mode_warns_and_before_reset_raises():
 def test_digest_helper_is_stable():
     # guards the cross-process test against a digest that ignores its input
     assert hashlib.sha256(b"a").hexdigest() != hashlib.sha256(b"b").hexdigest()
+
+
+class _Arriving(DynamicScenario):
+    """DynamicScenario whose state gains 10 between decision points (Scenario.arrive)."""
+
+    def arrive(self, state, time):
+        return {"s": np.asarray(state["s"], dtype=float) + 10.0}
+
+
+def test_arrive_moves_the_state_between_decision_points_in_both_envs():
+    from sim.vector import CausalVectorEnv
+
+    env = CausalEnv(_Arriving(max_units=4))
+    obs, _ = env.reset(seed=0)
+    assert obs[0] == 11.0                       # s0 = 1, then +10 on reaching the first point
+    obs, *_ = env.step(1)
+    assert obs[0] == 0.5 * 11.0 + 1.0 + 10.0    # transition, then arrival at the next point
+    venv = CausalVectorEnv(_Arriving(max_units=4), num_envs=2)
+    vobs, _ = venv.reset(seed=0)
+    np.testing.assert_array_equal(vobs[:, 0], [11.0, 11.0])
+    vobs, *_ = venv.step(np.array([1, 0]))
+    np.testing.assert_array_equal(vobs[:, 0], [0.5 * 11 + 1 + 10, 0.5 * 11 + 10])
