@@ -19,10 +19,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch
 
-from causal.errors import GraphError, ModelError
+from causal.errors import EstimationError, GraphError, ModelError
 from causal.graph import CausalGraph
 
-__all__ = ["draw_graph", "plot_distribution"]
+__all__ = ["draw_graph", "plot_distribution", "love_plot"]
 
 _RADIUS = 0.3  # node radius, in data units (layers are 1.5 apart, rows 1 apart)
 _DX, _DY = 1.5, 1.0
@@ -230,4 +230,84 @@ def plot_distribution(
     ax.set_xlabel(outcome)
     ax.set_ylabel("density")
     ax.legend(frameon=False)
+    return fig
+
+
+def love_plot(balance: Any, *, threshold: float = 0.1, ax: Axes | None = None) -> Figure:
+    """A love plot: absolute standardized mean differences per covariate, before and after matching.
+
+    Each covariate is a row with two points, the absolute standardized mean
+    difference (SMD) before matching (open circle) and after (filled); a
+    dashed vertical line marks ``threshold``, the customary bound for
+    adequate balance (|SMD| < 0.1: Austin 2009). Named after Thomas E. Love.
+
+    Parameters
+    ----------
+    balance : pandas.DataFrame
+        One row per covariate (the index labels the rows) with columns
+        ``smd_before`` and ``smd_after``, as returned by ``balance()`` of the
+        matching estimators (:mod:`causal.estimators.matching`) and stored in
+        their ``Estimate.diagnostics["balance"]``.
+    threshold : float
+        Where to draw the vertical reference line (0 draws none).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes; by default a new figure is created.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    EstimationError
+        If ``balance`` lacks the two columns or any rows, holds non-finite
+        values, or ``threshold`` is negative or not finite.
+
+    References
+    ----------
+    P. C. Austin (2009), "Balance diagnostics for comparing the distribution of
+    baseline covariates between treatment groups in propensity-score matched
+    samples", *Statistics in Medicine* 28(25).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> b = pd.DataFrame({"smd_before": [0.6, -0.3, 0.05], "smd_after": [0.04, 0.02, -0.01]},
+    ...                  index=["age", "income", "score"])
+    >>> fig = love_plot(b, threshold=0.1)
+    >>> ax = fig.axes[0]
+    >>> [len(c.get_offsets()) for c in ax.collections], ax.get_xlabel()
+    ([3, 3], 'absolute standardized mean difference')
+    """
+    columns = getattr(balance, "columns", ())
+    if missing := [c for c in ("smd_before", "smd_after") if c not in columns]:
+        raise EstimationError(f"love_plot needs a balance table with columns smd_before and smd_after "
+                              f"(from a matching estimator's balance()); missing {missing}")
+    try:
+        before = np.abs(np.asarray(balance["smd_before"], dtype=float))
+        after = np.abs(np.asarray(balance["smd_after"], dtype=float))
+    except (TypeError, ValueError) as exc:
+        raise EstimationError(f"love_plot: standardized mean differences are not numeric: {exc}") from exc
+    if before.size == 0:
+        raise EstimationError("love_plot: the balance table has no rows; give at least one covariate")
+    if not (np.isfinite(before).all() and np.isfinite(after).all()):
+        raise EstimationError("love_plot: the balance table has non-finite standardized mean differences")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float | np.number) \
+            or not 0 <= threshold < np.inf:
+        raise EstimationError(f"love_plot: threshold must be a finite number >= 0, got {threshold!r}")
+    labels = [str(v) for v in balance.index]
+    k = len(labels)
+    rows = np.arange(k)[::-1]  # first covariate at the top
+    fig, ax = _new_axes(ax, (6.4, min(max(2.5, 0.32 * k + 1.3), 16.0)))
+    ax.scatter(before, rows, s=36, facecolors="none", edgecolors="C3", linewidths=1.4, zorder=3,
+               label="before matching")
+    ax.scatter(after, rows, s=36, color="C0", zorder=3, label="after matching")
+    if threshold > 0:
+        ax.axvline(float(threshold), color="0.3", linestyle="--", linewidth=1.2, zorder=2)
+    ax.set_yticks(rows, labels)
+    ax.set_ylim(-0.7, k - 0.3)
+    ax.set_xlim(0, 1.08 * max(float(before.max()), float(after.max()), float(threshold), 1e-3))
+    ax.set_xlabel("absolute standardized mean difference")
+    ax.grid(axis="y", color="0.92", zorder=0)
+    ax.legend(frameon=False, loc="lower right")
     return fig

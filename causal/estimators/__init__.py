@@ -10,6 +10,7 @@ from causal.estimators.base import BaseEstimator, Estimate
 from causal.estimators.bootstrap import bootstrap
 from causal.estimators.frontdoor import FrontDoor
 from causal.estimators.iv import TwoStageLeastSquares, Wald, WeakInstrumentWarning
+from causal.estimators.matching import CovariateMatching, PropensityMatching
 from causal.estimators.panel import DiD
 from causal.estimators.simple import DifferenceInMeans, RegressionAdjustment
 from causal.estimators.synth import SyntheticControl, simplex_least_squares
@@ -17,4 +18,5 @@ from causal.estimators.weighting import AIPW, IPW, OverlapWarning
 
 __all__ = ["Estimate", "BaseEstimator", "DifferenceInMeans", "RegressionAdjustment", "DiD",
            "SyntheticControl", "simplex_least_squares", "TwoStageLeastSquares", "Wald",
-           "WeakInstrumentWarning", "FrontDoor", "IPW", "AIPW", "OverlapWarning", "bootstrap"]
+           "WeakInstrumentWarning", "FrontDoor", "IPW", "AIPW", "OverlapWarning", "bootstrap",
+           "PropensityMatching", "CovariateMatching"]

@@ -116,7 +116,7 @@ def default_propensity() -> Pipeline:
     >>> default_propensity()[-1].C
     1000000.0
     """
-    return make_pipeline(StandardScaler(), LogisticRegression(C=1e6, max_iter=1000))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1e6, solver="newton-cholesky", max_iter=1000))
 
 
 # --------------------------------------------------------------------------- validation
