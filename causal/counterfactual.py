@@ -129,7 +129,31 @@ def _informative(v: str, evidence: Mapping, ivs: Mapping[str, Intervention]) -> 
     return v in evidence and not (iv is not None and iv.cuts_edges)
 
 
+def _free_continuous(scm: SCM, v: str, evidence: Mapping[str, np.ndarray], memo: dict) -> bool:
+    """Whether unobserved ``v`` varies continuously given the evidence (so no draw hits a point)."""
+    if v in memo:
+        return memo[v]
+    mech, nz = scm._mechanisms[v], scm._noise[v]
+    if v in evidence:
+        out = False
+    elif nz is None:
+        out = any(_free_continuous(scm, p, evidence, memo) for p in mech.parents)
+    else:
+        out = not nz.discrete and not isinstance(mech, DiscreteMechanism)
+    memo[v] = out
+    return out
+
+
 def _plan(scm: SCM, evidence: Mapping[str, np.ndarray], n_units: int) -> str:
+    memo: dict[str, bool] = {}
+    for v in evidence:
+        if scm._noise[v] is None and v not in scm._interventions:
+            free = [p for p in scm._mechanisms[v].parents if _free_continuous(scm, p, evidence, memo)]
+            if free:
+                raise CounterfactualError(
+                    f"node {v!r} is deterministic and observed, but its parent(s) {free} are unobserved "
+                    "and continuous: the evidence pins them to a set of probability zero that sampling "
+                    f"cannot hit; observe {free} as well, or give {v!r} a noise term")
     exact, enumerable, bound = True, True, 1
     ivs = scm._interventions
     for v in scm._noisy:

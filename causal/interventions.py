@@ -80,7 +80,12 @@ class Intervention(ABC):
 
 @dataclass(frozen=True, eq=False)
 class Hard(Intervention):
-    """``do(X = value)``: the equation of X is replaced by a constant (or one per unit)."""
+    """``do(X = value)``: the equation of X is replaced by a constant (or one per unit).
+
+    The value need not be one the node takes naturally: a binary treatment
+    logged as 0/1 may be set to a dose of 1.3 when its children's equations
+    are defined there (the model, not the logging policy, says what happens).
+    """
 
     value: float | np.ndarray
     cuts_edges = True

@@ -181,6 +181,11 @@ class DiscreteMechanism(Mechanism):
     may_be_nonfinite = False
 
     @property
+    def k_known(self) -> bool:
+        """Whether the number of categories is known before evaluation."""
+        return getattr(self, "k", 2) is not None
+
+    @property
     @abstractmethod
     def cell_values(self) -> np.ndarray:
         """The node's value in each of the ``k`` cells of the unit interval."""

@@ -26,7 +26,8 @@ True
 
 from __future__ import annotations
 
-import zlib
+import hashlib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -49,8 +50,11 @@ def as_rng(seed: Seed) -> np.random.Generator:
     """A :class:`numpy.random.Generator` from a seed (an int, a Generator or ``None``)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and not isinstance(seed, (int, np.integer, np.random.SeedSequence)):
+    if seed is not None and (isinstance(seed, bool)
+                             or not isinstance(seed, (int, np.integer, np.random.SeedSequence))):
         raise ModelError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
+    if isinstance(seed, (int, np.integer)) and seed < 0:
+        raise ModelError(f"seed must be a non-negative integer, got {seed}")
     return np.random.default_rng(seed)
 
 
@@ -241,11 +245,12 @@ class SCM:
         """
         base = int(rng.integers(0, 2**63))
         out = {}
-        for v in self._noisy:
-            if v in skip:
-                continue
-            stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence([base, _key(v)])))
-            out[v] = self._noise[v].sample(n, stream)
+        with np.errstate(over="ignore", invalid="ignore"):   # non-finite draws are caught per node
+            for v in self._noisy:
+                if v in skip:
+                    continue
+                stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence([base, *_key(v)])))
+                out[v] = self._noise[v].sample(n, stream)
         return out
 
     def _noise_arrays(self, noise: Mapping[str, Any] | pd.DataFrame) -> tuple[dict[str, np.ndarray], int]:
@@ -283,13 +288,18 @@ class SCM:
                 return iv.apply(None, n, index, {x: values[x] for x in inputs}, rng)
             return iv.apply(None, n, index)
         out = mech.evaluate_owned(values, u, n) if owned else mech.evaluate(values, u, n)
-        if mech.may_be_nonfinite and not np.isfinite(out).all():
+        if not _all_finite(out):
             bad = int(np.flatnonzero(~np.isfinite(out))[0])
             at = {p: float(values[p][bad]) for p in mech.parents}
             raise ModelError(f"node {v!r} evaluated to {out[bad]} (e.g. where parents are {at}); "
                              "check its equation's domain (log or sqrt of a negative number, "
                              "division by zero, overflow)")
-        return out if iv is None else iv.apply(out, n, index)
+        if iv is None:
+            return out
+        out = iv.apply(out, n, index)
+        if not _all_finite(out):
+            raise ModelError(f"node {v!r} is not finite under {iv}; use a smaller shift or scale")
+        return out
 
     def _run(self, noise: Mapping[str, np.ndarray], n: int, ivs: Mapping[str, Intervention],
              order: Iterable[str], index: np.ndarray | None = None,
@@ -493,8 +503,16 @@ class SCM:
         return dump_spec(self)
 
 
-def _key(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8"))
+def _all_finite(a: np.ndarray) -> bool:
+    """``np.isfinite(a).all()``, via one sum first (a finite sum of floats means no inf or NaN)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return math.isfinite(float(np.sum(a))) or bool(np.isfinite(a).all())
+
+
+def _key(name: str) -> tuple[int, ...]:
+    """A node's stream key: 128 bits of BLAKE2b of its name (no two names share a stream)."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=16).digest()
+    return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
 
 
 def _squeeze(iv: Intervention) -> Intervention:

@@ -118,6 +118,28 @@ def _restore(data: Any) -> Any:
     return data
 
 
+class _SpecLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors/aliases (no "billion laughs") and without duplicate keys."""
+
+    def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases (&name / *name) are not allowed in specs",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read(source: Any) -> tuple[Mapping, str]:
     """The spec mapping and a label for messages (the file name, or 'spec')."""
     if isinstance(source, Mapping):
@@ -136,7 +158,10 @@ def _read(source: Any) -> tuple[Mapping, str]:
             except (OSError, UnicodeDecodeError) as exc:
                 raise SpecError(f"{label}: cannot read the file: {exc}") from None
         try:
-            data = _restore(yaml.safe_load(_protect(content)))
+            data = _restore(yaml.load(_protect(content), Loader=_SpecLoader))  # noqa: S506 - safe subclass
+        except RecursionError:
+            raise SpecError(f"{label}: the YAML is nested too deeply; a spec is a flat mapping of "
+                            "nodes") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

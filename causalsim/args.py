@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from causal import CausalSimError, Hard, Intervention, Scale, Shift
 
@@ -54,7 +54,7 @@ class DoArg:
     node: str
     op: str
     value: float
-    name: str | None = None  # the action label the value came from (e.g. "discount")
+    name: str | None = field(default=None, repr=False)  # the action label the value came from
 
     @property
     def intervention(self) -> Intervention:

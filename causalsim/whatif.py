@@ -17,9 +17,9 @@ Examples
 >>> print(format_whatif(r))
 outcome: s (n = 1,000, seed 0)
             mean   95% interval
-baseline   55.29   [54.45, 56.12]
-do(t=30)   65.54   [65.04, 66.03]
-effect     10.25   [9.61, 10.89]    correlation(t, s) = 0.80
+baseline   54.11   [53.31, 54.92]
+do(t=30)   64.64   [64.13, 65.15]
+effect     10.52   [9.90, 11.15]    correlation(t, s) = 0.77
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ Examples
 >>> logs = sc.observational(20_000, 0)
 >>> bought = logs.groupby("action").conversion.mean()
 >>> round(float(bought[2] - bought[0]), 2)               # the naive "effect" of a discount
-0.3
+0.29
 
 References
 ----------

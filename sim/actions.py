@@ -60,9 +60,14 @@ class ActionMap(ABC):
         return str(action)
 
     def index(self, action: Any) -> Any:
-        """The canonical action for a label or an action (labels exist for discrete maps only)."""
+        """The canonical action for a label or an action (labels exist for discrete maps only).
+
+        Lenient where ``check`` is strict: a one-dimensional action may be a scalar.
+        """
         if isinstance(action, str):
             raise ActionError(f"continuous actions have no names; give {len(self.nodes)} number(s)")
+        if len(self.nodes) == 1 and np.ndim(action) == 0:
+            action = [action]
         return self.check(action)
 
 
@@ -110,11 +115,11 @@ class DiscreteActions(ActionMap):
         if isinstance(action, str):
             return self.index(action)
         arr = np.asarray(action)
-        if arr.shape not in ((), (1,)) or arr.dtype.kind not in "iu" and not (
-                arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+        if isinstance(action, bool) or arr.shape != () or arr.dtype.kind not in "iu":
             raise ActionError(f"action must be one integer in 0..{len(self.labels) - 1} "
-                              f"({', '.join(self.labels)}), got {action!r}")
-        a = int(arr.reshape(()))
+                              f"({', '.join(self.labels)}) or its label, as the space "
+                              f"Discrete({len(self.labels)}) holds; got {action!r}")
+        a = int(arr)
         if not 0 <= a < len(self.labels):
             raise ActionError(f"action {a} is outside 0..{len(self.labels) - 1} "
                               f"({', '.join(self.labels)})")
@@ -176,11 +181,12 @@ class ContinuousActions(ActionMap):
 
     def check(self, action: Any) -> np.ndarray:
         try:
-            arr = np.asarray(action, dtype=np.float64).reshape(-1)
+            arr = np.asarray(action, dtype=np.float64)
         except (TypeError, ValueError):
             raise ActionError(f"action must be {len(self.nodes)} number(s), got {action!r}") from None
         if arr.shape != (len(self.nodes),):
-            raise ActionError(f"action must have shape ({len(self.nodes)},), got {np.shape(action)}")
+            raise ActionError(f"action must have shape ({len(self.nodes)},) like the action space, "
+                              f"got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ActionError(f"action must be finite, got {action!r}")
         if np.any(arr < self.low) or np.any(arr > self.high):

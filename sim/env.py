@@ -84,6 +84,10 @@ class CausalEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start an episode. ``options={"params": {...}}`` overrides scenario parameters for it."""
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+                raise SimError(f"seed must be a non-negative integer or None, got {seed!r}")
+            seed = int(seed)
         super().reset(seed=seed)
         if options:
             unknown = set(options) - {"params"}

@@ -111,8 +111,7 @@ class Query:
         env = self._env
         sc = env.scenario
         a = sc.actions.index(action)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-            raise SimError(f"n must be an integer >= 2, got {n!r}")
+        n = _count(n)
         i = env._current_unit()
         self._charge()
         noise = self._fresh_noise(n)
@@ -139,8 +138,7 @@ class Query:
         """Expected reward of ``policy`` (observations ``(n, d)`` -> actions) on fresh units."""
         env = self._env
         sc = env.scenario
-        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-            raise SimError(f"n must be an integer >= 2, got {n!r}")
+        n = _count(n)
         self._charge()
         noise = self._fresh_noise(n)
         state = env._state_now()
@@ -161,6 +159,12 @@ class Query:
         if y in sc.scm.hidden:
             raise SimError(f"{y!r} is hidden: queries answer about observed nodes only")
         return values[y]
+
+
+def _count(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise SimError(f"n must be an integer >= 2, got {n!r}")
+    return int(n)
 
 
 def _batch(a: Any, n: int) -> np.ndarray:

@@ -270,7 +270,7 @@ class Truth:
 
     def _world(self, action: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         sc = self.scenario
-        a = sc.actions.index(action) if isinstance(action, str) else sc.actions.check(action)
+        a = sc.actions.index(action)
         key = a if isinstance(a, int) else tuple(a.tolist())
         if key not in self._cache:
             actions = np.full(self.n, a) if isinstance(a, int) else np.repeat(a[None, :], self.n, axis=0)
@@ -353,7 +353,7 @@ def _cate(sc: Scenario, treat: Any, control: Any, context: pd.DataFrame, samples
     noise = sc.scm.sample_noise(m, seed)
     means = []
     for a in (treat, control):
-        acts = sc.actions.check(sc.actions.index(a) if isinstance(a, str) else a)
+        acts = sc.actions.index(a)
         batch = np.full(m, acts) if isinstance(acts, int) else np.repeat(acts[None, :], m, axis=0)
         y = sc.scm.propagate(noise, {**ivs, **sc.actions.to_interventions(batch)})[sc.outcome]
         means.append(y.reshape(rows, samples).mean(axis=1))

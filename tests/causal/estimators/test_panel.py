@@ -245,7 +245,7 @@ def test_staggered_standard_errors_calibrated():
 
 
 def test_policy_scenario_group_time_effects():
-    policy = pytest.importorskip("scenarios.policy")
+    import scenarios.policy as policy
     if not hasattr(policy.PolicyRollout, "att_by_cohort_event"):
         pytest.skip("scenarios.policy has no att_by_cohort_event")
     scenario = policy.PolicyRollout(hidden_confounder=False)
