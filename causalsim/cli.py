@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from causal import SCM, Categorical, CausalSimError, DiscreteMechanism, load_scm, summarise
 from causal.counterfactual import DEFAULT_SAMPLES
@@ -105,6 +108,8 @@ def cmd_graph(ns: argparse.Namespace, argv: Sequence[str]) -> int:
 
         fig = draw_graph(scm.graph, title=scm.name)
         kind = Path(ns.out).suffix.lstrip(".").lower() or "png"
+        if not Path(ns.out).resolve().parent.is_dir():
+            raise ArgumentError(f"--out {ns.out!r}: the folder {str(Path(ns.out).parent)!r} does not exist")
         if kind not in fig.canvas.get_supported_filetypes():
             raise ArgumentError(f"--out {ns.out!r}: cannot write .{kind} files; use a name "
                                 "ending in .png (or .svg, .pdf)")
@@ -225,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     from causalsim import identify_cli
 
     identify_cli.register(sub)
+    from causalsim import estimate_cli
+
+    estimate_cli.register(sub)
     return parser
 
 
@@ -233,8 +241,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     ns = build_parser().parse_args(args)
     try:
-        return ns.run(ns, args)
-    except (CausalSimError, OSError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"causalsim: error: {message}", file=sys.stderr)
-        return 1
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            # numerical trouble is reported as one error line (non-finite values raise), not warnings
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return ns.run(ns, args)
+    except BrokenPipeError:  # `causalsim ... | head`: the reader left; stop quietly
+        sys.stderr.close()
+        return 0
+    except MemoryError:
+        return _fail("not enough memory for this run; use a smaller --n or --samples")
+    except RecursionError:
+        return _fail("the input is nested too deeply")
+    except (CausalSimError, OSError, ValueError) as exc:
+        return _fail(" ".join(str(exc).split()) or type(exc).__name__)
+
+
+def _fail(message: str) -> int:
+    if len(message) > 500:
+        message = message[:497] + "..."
+    print(f"causalsim: error: {message}", file=sys.stderr)
+    return 1

@@ -8,6 +8,7 @@ estimator; ``est.ate()`` (``est.att()`` where the design supports it) returns an
 
 from causal.estimators.base import BaseEstimator, Estimate
 from causal.estimators.bootstrap import bootstrap
+from causal.estimators.driver import METHODS, STRATEGY_METHODS, assume, estimate
 from causal.estimators.frontdoor import FrontDoor
 from causal.estimators.iv import TwoStageLeastSquares, Wald, WeakInstrumentWarning
 from causal.estimators.matching import CovariateMatching, PropensityMatching
@@ -19,4 +20,5 @@ from causal.estimators.weighting import AIPW, IPW, OverlapWarning
 __all__ = ["Estimate", "BaseEstimator", "DifferenceInMeans", "RegressionAdjustment", "DiD",
            "SyntheticControl", "simplex_least_squares", "TwoStageLeastSquares", "Wald",
            "WeakInstrumentWarning", "FrontDoor", "IPW", "AIPW", "OverlapWarning", "bootstrap",
-           "PropensityMatching", "CovariateMatching"]
+           "PropensityMatching", "CovariateMatching", "estimate", "assume", "METHODS",
+           "STRATEGY_METHODS"]

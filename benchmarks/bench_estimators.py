@@ -1,0 +1,397 @@
+#!/usr/bin/env python
+"""Benchmark: effect estimators (AIPW, IPW, regression, propensity matching, 2SLS) vs DoWhy and EconML.
+
+Usage::
+
+    python benchmarks/bench_estimators.py [--json PATH] [--quick] [--no-peers] [--repeats K]
+                                          [--sizes N,N,...] [--peer-limit S]
+
+Follows ``BENCHMARKS.md``: every row times one of our estimators and the peer
+a user would pick instead, in the same run, on the same data, with the same
+nuisance models and folds; each side is warmed up once, then the two are timed
+alternately (A, B, A, B, ...) so that load on a shared machine hits both alike,
+and the row gives the median of the repeats with min and max beside it.
+Accuracy is printed beside time: the absolute error of each side's estimate
+against the true ATE of the data-generating process (ours with its standard
+error, which the peers' timed calls do not compute unless noted).
+
+Data (seed 20240612, generated here: DoWhy's ``linear_dataset`` fails with
+numpy 2): five standard-normal covariates ``x1..x5``; a binary treatment with
+``P(t = 1 | x) = logistic(0.5 x1 - 0.4 x2 + 0.3 x3 + 0.2 x4 - 0.2 x5)``;
+``y = 1 + 2 t + x1 - x2 + 0.5 x3 + 0.5 x4 + x5 + N(0, 1)`` (true ATE 2). For
+2SLS: an instrument ``z``, a hidden ``u``, a continuous treatment
+``d = 0.8 z + u + N(0, 1)`` and ``y_iv = 2 d + 2 u + N(0, 1)`` (true effect 2).
+
+Rows (for each n in ``--sizes``, default 10,000 and 1,000,000)
+--------------------------------------------------------------
+1. ``AIPW(cross_fit=2)`` vs EconML ``LinearDRLearner`` with the same propensity
+   (``default_propensity()``: standardised ``LogisticRegression(C=1e6)``) and
+   ``LinearRegression`` outcome models, and the same two folds (the split list
+   is passed as ``cv``). EconML's outcome model is one regression on
+   ``[W, T]``; ours one per arm. Both compute standard errors.
+2. ``IPW()`` (Hájek) vs DoWhy ``backdoor.propensity_score_weighting`` with
+   ``weighting_scheme="ips_normalized_weight"`` (Hájek), the same propensity
+   model and no clipping (``min_ps_score=0, max_ps_score=1``).
+3. ``RegressionAdjustment(interacted=False)`` (OLS of y on t and x, HC2) vs
+   DoWhy ``backdoor.linear_regression`` (statsmodels OLS, the same regression).
+4. ``PropensityMatching()`` (1 neighbour, with replacement, Abadie-Imbens 2016
+   standard error) vs DoWhy ``backdoor.propensity_score_matching`` (1 neighbour
+   on the score, no standard error), the same propensity model.
+5. ``TwoStageLeastSquares()`` (one instrument, no covariates, HC1) vs DoWhy
+   ``iv.instrumental_variable`` (``Cov(y, z) / Cov(d, z)``, the same estimator).
+
+DoWhy is timed on ``model.estimate_effect(...)``: the ``CausalModel`` (on a
+fresh copy of the data, since DoWhy writes its propensity scores into the
+frame and would skip the fit on a second call) and ``identify_effect()`` are
+built outside the timing. Targets: at n = 1,000,000 at least 2x faster than
+DoWhy and 1.5x faster than EconML; at n = 10,000 never slower (>= 1x);
+absolute error no larger than the peer's (a miss shows the excess in our
+standard errors: two different valid estimators differ by sampling noise). At
+n >= 1,000,000 a side whose warm-up takes longer than 10 s is timed 3 times
+(the row says so), and a peer whose warm-up exceeds ``--peer-limit`` seconds
+(default 300) is not timed.
+
+``--quick`` runs n = 2,000 with 2 repeats (a smoke run, not a measurement);
+``--no-peers`` skips DoWhy and EconML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from causal.estimators.iv import TwoStageLeastSquares  # noqa: E402
+from causal.estimators.matching import PropensityMatching  # noqa: E402
+from causal.estimators.simple import RegressionAdjustment  # noqa: E402
+from causal.estimators.weighting import AIPW, IPW, default_propensity  # noqa: E402
+
+SEED = 20240612
+FOLD_SEED = 0
+TRUE_ATE = 2.0
+COVS = [f"x{i}" for i in range(1, 6)]
+PS_COEF = np.array([0.5, -0.4, 0.3, 0.2, -0.2])
+Y_COEF = np.array([1.0, -1.0, 0.5, 0.5, 1.0])
+SLOW_CALL_S = 10.0  # at n >= LARGE, a side slower than this is timed SLOW_REPEATS times
+SLOW_REPEATS = 3
+LARGE = 1_000_000
+
+
+# ----------------------------------------------------------------------------- data
+def make_data(n: int, seed: int = SEED) -> pd.DataFrame:
+    """The benchmark's data (see the module docstring); true ATE and IV effect both 2."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, len(COVS)))
+    t = (rng.random(n) < 1 / (1 + np.exp(-(X @ PS_COEF)))).astype(float)
+    y = 1 + TRUE_ATE * t + X @ Y_COEF + rng.standard_normal(n)
+    z, u = rng.standard_normal((2, n))
+    d = 0.8 * z + u + rng.standard_normal(n)
+    y_iv = TRUE_ATE * d + 2 * u + rng.standard_normal(n)
+    return pd.DataFrame(X, columns=COVS).assign(t=t, y=y, z=z, d=d, y_iv=y_iv)
+
+
+def folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The two cross-fitting folds ``AIPW(cross_fit=2, random_state=FOLD_SEED)`` uses."""
+    from sklearn.model_selection import KFold
+
+    return list(KFold(n_splits=2, shuffle=True, random_state=FOLD_SEED).split(np.empty((n, 1))))
+
+
+# ----------------------------------------------------------------------------- ours
+BACKDOOR = {"treatment": "t", "outcome": "y", "covariates": COVS}
+
+
+def ours(case: str) -> Callable[[pd.DataFrame], Any]:
+    """A call ``data -> Estimate`` of our estimator for ``case``."""
+    calls: dict[str, Callable[[pd.DataFrame], Any]] = {
+        "aipw": lambda df: AIPW(cross_fit=2, random_state=FOLD_SEED).fit(df, **BACKDOOR).ate(),
+        "ipw": lambda df: IPW().fit(df, **BACKDOOR).ate(),
+        "regression": lambda df: RegressionAdjustment(interacted=False).fit(df, **BACKDOOR).ate(),
+        "psm": lambda df: PropensityMatching().fit(df, **BACKDOOR).ate(),
+        "2sls": lambda df: TwoStageLeastSquares().fit(df, treatment="d", outcome="y_iv",
+                                                      instrument="z").ate(),
+    }
+    return calls[case]
+
+
+# ----------------------------------------------------------------------------- peers
+def peer_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for pkg in ("dowhy", "econml"):
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+DOWHY_METHODS = {
+    "ipw": ("backdoor.propensity_score_weighting",
+            lambda: {"propensity_score_model": default_propensity(),
+                     "weighting_scheme": "ips_normalized_weight", "min_ps_score": 0.0, "max_ps_score": 1.0}),
+    "regression": ("backdoor.linear_regression", dict),
+    "psm": ("backdoor.propensity_score_matching", lambda: {"propensity_score_model": default_propensity()}),
+    "2sls": ("iv.instrumental_variable", dict),
+}
+
+
+def dowhy_call(case: str) -> tuple[Callable[[pd.DataFrame], Any], Callable[[pd.DataFrame], Any]]:
+    """``(setup, call)``: ``setup(data)`` builds a fresh CausalModel and estimand (untimed);
+    ``call(state)`` runs ``estimate_effect`` and returns the estimate's value."""
+    from dowhy import CausalModel
+
+    method, params = DOWHY_METHODS[case]
+
+    def setup(df: pd.DataFrame) -> Any:
+        if case == "2sls":
+            model = CausalModel(data=df[["z", "d", "y_iv"]].copy(), treatment="d", outcome="y_iv",
+                                instruments=["z"], common_causes=[])
+        else:
+            model = CausalModel(data=df[["t", "y", *COVS]].copy(), treatment="t", outcome="y",
+                                common_causes=COVS)
+        return model, model.identify_effect(proceed_when_unidentifiable=True)
+
+    def call(state: Any) -> float:
+        model, estimand = state
+        est = model.estimate_effect(estimand, method_name=method, target_units="ate",
+                                    method_params={"init_params": params()})
+        return float(est.value)
+
+    return setup, call
+
+
+def econml_call(n: int) -> Callable[[pd.DataFrame], Any]:
+    from econml.dr import LinearDRLearner
+    from sklearn.linear_model import LinearRegression
+
+    split = folds(n)
+
+    def call(df: pd.DataFrame) -> float:
+        learner = LinearDRLearner(model_propensity=default_propensity(), model_regression=LinearRegression(),
+                                  cv=split, random_state=FOLD_SEED)
+        learner.fit(df["y"].to_numpy(), df["t"].to_numpy(), X=None, W=df[COVS].to_numpy())
+        return float(learner.ate())
+
+    return call
+
+
+# ----------------------------------------------------------------------------- timing
+def _once(fn: Callable[[Any], Any], setup: Callable[[], Any] | None) -> tuple[float, Any]:
+    arg = setup() if setup is not None else None
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn(arg)
+    return time.perf_counter() - t0, out
+
+
+def race(a: Callable[[Any], Any], b: Callable[[Any], Any] | None, repeats: int, n: int,
+         setup_a: Callable[[], Any] | None = None, setup_b: Callable[[], Any] | None = None,
+         peer_limit: float = 300.0) -> dict[str, Any]:
+    """Warm up both sides, then time them alternately; return times, last results and notes."""
+    notes: list[str] = []
+    warm_a, out_a = _once(a, setup_a)
+    reps_a = SLOW_REPEATS if n >= LARGE and warm_a > SLOW_CALL_S else repeats
+    times_a, times_b, out_b, reps_b = [], [], None, 0
+    if b is not None:
+        warm_b, out_b = _once(b, setup_b)
+        if warm_b > peer_limit:
+            notes.append(f"peer not timed: its warm-up took {warm_b:.0f} s (> {peer_limit:g} s)")
+            b = None
+        else:
+            reps_b = SLOW_REPEATS if n >= LARGE and warm_b > SLOW_CALL_S else repeats
+    for i in range(max(reps_a, reps_b)):
+        if i < reps_a:
+            dt, out_a = _once(a, setup_a)
+            times_a.append(dt)
+        if b is not None and i < reps_b:
+            dt, out_b = _once(b, setup_b)
+            times_b.append(dt)
+    for label, reps in (("ours", reps_a), ("peer", reps_b)):
+        if 0 < reps < repeats:
+            notes.append(f"{label} timed {reps}x (a call takes > {SLOW_CALL_S:g} s)")
+    return {"ours": summary(times_a), "peer": summary(times_b), "out_ours": out_a, "out_peer": out_b,
+            "notes": notes}
+
+
+def summary(times: list[float]) -> dict[str, Any] | None:
+    if not times:
+        return None
+    return {"median": statistics.median(times), "min": min(times), "max": max(times), "repeats": len(times)}
+
+
+# ----------------------------------------------------------------------------- rows
+CASES = [
+    ("aipw", "AIPW (2-fold cross-fit)", "econml", "EconML LinearDRLearner (same nuisances, same folds)"),
+    ("ipw", "IPW (Hájek)", "dowhy", "DoWhy propensity_score_weighting (Hájek, no clipping)"),
+    ("regression", "RegressionAdjustment (OLS, HC2)", "dowhy", "DoWhy linear_regression"),
+    ("psm", "PropensityMatching (1-NN, AI 2016 SE)", "dowhy", "DoWhy propensity_score_matching"),
+    ("2sls", "TwoStageLeastSquares (HC1)", "dowhy", "DoWhy iv.instrumental_variable"),
+]
+
+
+def target(peer: str, n: int) -> float:
+    if n >= LARGE:
+        return 1.5 if peer == "econml" else 2.0
+    return 1.0
+
+
+def run_row(case: str, label: str, peer: str, peer_label: str, data: pd.DataFrame, repeats: int,
+            peers: dict[str, str | None], use_peers: bool, peer_limit: float) -> dict[str, Any]:
+    n = len(data)
+    mine = ours(case)
+    reason = None
+    if not use_peers:
+        reason = "peers skipped (--no-peers)"
+    elif peers.get(peer) is None:
+        reason = f"{peer} not installed"
+    if reason is None and peer == "econml":
+        econ = econml_call(n)
+        res = race(lambda _: mine(data), lambda _: econ(data), repeats, n, peer_limit=peer_limit)
+    elif reason is None:
+        setup, call = dowhy_call(case)
+        res = race(lambda _: mine(data), call, repeats, n, setup_b=lambda: setup(data), peer_limit=peer_limit)
+    else:
+        res = race(lambda _: mine(data), None, repeats, n)
+    est = res["out_ours"]
+    peer_value = res["out_peer"]
+    ratio = (res["peer"]["median"] / res["ours"]["median"]) if res["peer"] else None
+    goal = target(peer, n)
+    err_ours = abs(est.value - TRUE_ATE)
+    err_peer = abs(peer_value - TRUE_ATE) if peer_value is not None else None
+    return {"case": label, "n": n, "ours": res["ours"], "reference": peer_label if reason is None else reason,
+            "ref": res["peer"], "ratio": ratio, "target": goal,
+            "speed_met": None if ratio is None else ratio >= goal,
+            "estimate": est.value, "stderr": est.stderr, "abs_error": err_ours,
+            "peer_estimate": peer_value, "peer_abs_error": err_peer,
+            "accuracy_met": None if err_peer is None else err_ours <= err_peer + 1e-9 * max(1.0, err_peer),
+            "notes": res["notes"]}
+
+
+# ----------------------------------------------------------------------------- output
+def machine() -> dict[str, Any]:
+    import sklearn
+
+    return {
+        "nproc": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "loadavg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "python": platform.python_version(), "platform": platform.platform(),
+        "numpy": np.__version__, "scipy": scipy.__version__, "pandas": pd.__version__,
+        "sklearn": sklearn.__version__, **peer_versions(),
+        "env": {k: v for k, v in sorted(os.environ.items())
+                if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+    }
+
+
+def threadpools() -> list[dict[str, Any]] | str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    return [{k: p.get(k) for k in ("user_api", "internal_api", "num_threads")} for p in threadpool_info()]
+
+
+def _t(t: dict[str, Any] | None) -> str:
+    if t is None:
+        return "—"
+    return f"{_ms(t['median'])} [{_ms(t['min'])}, {_ms(t['max'])}]"
+
+
+def _ms(s: float) -> str:
+    return f"{s * 1e3:.1f}" if s < 10 else f"{s * 1e3:,.0f}"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| # | n | ours | ours ms median [min, max] | reference | reference ms median [min, max] | "
+             "speed-up | target | met | ours estimate (SE), abs error | reference abs error | error met | "
+             "notes |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for i, r in enumerate(rows, 1):
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        met = "—" if r["speed_met"] is None else ("yes" if r["speed_met"] else "NO")
+        acc = "—" if r["accuracy_met"] is None else "yes"
+        if r["accuracy_met"] is False:  # by how much, in our standard errors: noise or a real difference?
+            acc = f"NO (+{(r['abs_error'] - r['peer_abs_error']) / r['stderr']:.2f} SE)"
+        peer_err = "—" if r["peer_abs_error"] is None else f"{r['peer_abs_error']:.4f}"
+        lines.append(
+            f"| {i} | {r['n']:,} | {r['case']} | {_t(r['ours'])} | {r['reference']} | {_t(r['ref'])} | "
+            f"{ratio} | "
+            f"≥ {r['target']:g}x | {met} | {r['estimate']:.4f} ({r['stderr']:.4f}), {r['abs_error']:.4f} | "
+            f"{peer_err} | {acc} | {'; '.join(r['notes']) or ''} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON to this path")
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny smoke run (n = 2,000, 2 repeats), not a measurement")
+    ap.add_argument("--no-peers", action="store_true", help="skip DoWhy and EconML")
+    ap.add_argument("--repeats", type=int, default=None, help="timed repeats per side (default 5)")
+    ap.add_argument("--sizes", default=None, help="comma-separated sample sizes (default 10000,1000000)")
+    ap.add_argument("--peer-limit", type=float, default=300.0,
+                    help="seconds a peer's warm-up may take before the peer is not timed (default 300)")
+    args = ap.parse_args(argv)
+    repeats = args.repeats or (2 if args.quick else 5)
+    if repeats < 5 and not args.quick:
+        ap.error("BENCHMARKS.md asks for at least 5 repeats")
+    if args.sizes:
+        try:
+            sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
+        except ValueError:
+            ap.error(f"--sizes {args.sizes!r}: give integers separated by commas")
+    else:
+        sizes = [2_000] if args.quick else [10_000, 1_000_000]
+    if any(s < 100 for s in sizes):
+        ap.error("sizes must be at least 100")
+
+    warnings.filterwarnings("ignore")          # peers' deprecation chatter; overlap is fine by design
+    logging.disable(logging.CRITICAL)          # DoWhy logs every estimate at INFO
+    info = machine()
+    use_peers = not args.no_peers
+    print(f"machine: nproc={info['nproc']} (affinity {info['affinity']}), loadavg={info['loadavg']}, "
+          f"python {info['python']}, {info['platform']}")
+    print(f"numpy {info['numpy']}, scipy {info['scipy']}, pandas {info['pandas']}, "
+          f"scikit-learn {info['sklearn']}, "
+          f"dowhy {info['dowhy'] or 'not installed'}, econml {info['econml'] or 'not installed'}; "
+          f"env {info['env'] or 'none set'}")
+    print(f"a warm-up, then {repeats} alternating repeats per side (3 for a call > {SLOW_CALL_S:g} s at "
+          f"n >= {LARGE:,}); true ATE {TRUE_ATE:g}; sizes {', '.join(f'{s:,}' for s in sizes)}"
+          + ("" if use_peers else "; peers skipped"))
+    rows = []
+    for n in sizes:
+        data = make_data(n)
+        for case, label, peer, peer_label in CASES:
+            row = run_row(case, label, peer, peer_label, data, repeats, info, use_peers, args.peer_limit)
+            rows.append(row)
+            print(f"  n={n:,} {label}: {_t(row['ours'])} ms vs {_t(row['ref'])} ms", flush=True)
+        del data
+    info["threadpools"] = threadpools()
+    print(f"BLAS/OpenMP threads: {info['threadpools']}")
+    print()
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "repeats": repeats, "true_ate": TRUE_ATE,
+                                         "rows": rows}, indent=2, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
