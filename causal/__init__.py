@@ -30,6 +30,7 @@ from causal.identify import (
     identify,
     instruments,
     is_valid_adjustment,
+    minimum_adjustment_set,
 )
 from causal.interventions import Hard, Intervention, Policy, Scale, Shift
 from causal.mechanisms import (
@@ -54,6 +55,7 @@ __all__ = [
     "Estimand",
     "Instrument",
     "adjustment_sets",
+    "minimum_adjustment_set",
     "is_valid_adjustment",
     "frontdoor_sets",
     "instruments",

@@ -3,12 +3,17 @@
 ::
 
     causalsim identify SPEC --treatment X --outcome Y
+    causalsim identify driving --treatment maneuver --outcome collision
     causalsim identify --graph "Z2->Z1; Z1->X; X->Y; Z2<->X; Z2<->Y" --treatment X --outcome Y
 
 prints the strategy that identifies ``P(Y | do(X))`` (back-door, front-door,
 the ID algorithm, or an instrument), the sets it uses and the formula, or the
 hedge that makes the effect non-identifiable (still exit status 0: that is an
-answer, not an error). Several treatments or outcomes are comma-separated.
+answer, not an error). ``SPEC`` is a YAML model spec or a scenario's name, as
+for the other subcommands; the graph includes its hidden nodes, as unobserved.
+If the outcome is not a descendant of the treatment it says so: there is no
+effect, ``P(Y | do(X)) = P(Y)``. Several treatments or outcomes are
+comma-separated.
 Errors (a bad graph or spec, an unknown or hidden node) print one line
 ``causalsim: error: ...`` and return 1.
 
@@ -32,9 +37,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from causal import CausalGraph, CausalSimError, NotIdentifiable, load_scm
+from causal import CausalGraph, CausalSimError, NotIdentifiable
 from causal.identify.estimand import Estimand, identify
 from causal.identify.expression import natural_key
 
@@ -53,8 +57,18 @@ def describe(est: Estimand) -> str:
     >>> print(describe(identify(CausalGraph.from_string("Z->X->Y; Z->Y"), "X", "Y")))
     identifiable by back-door adjustment for {Z}
     P(Y | do(X)) = sum_{Z} P(Y | X, Z) P(Z)
+    >>> print(describe(identify(CausalGraph.from_string("Y->X; Z->X; Z->Y"), "X", "Y")))
+    Y is not a descendant of X: intervening on X does not change it
+    P(Y | do(X)) = P(Y)
     """
-    if est.strategy == "backdoor":
+    if est.no_effect:
+        ys, xs = sorted(est.outcome, key=natural_key), sorted(est.treatment, key=natural_key)
+        if len(ys) == 1 and len(xs) == 1:
+            head = f"{ys[0]} is not a descendant of {xs[0]}: intervening on {xs[0]} does not change it"
+        else:
+            head = (f"no outcome in {_fmt(est.outcome)} is a descendant of a treatment in "
+                    f"{_fmt(est.treatment)}: intervening on them does not change the outcome")
+    elif est.strategy == "backdoor":
         head = (f"identifiable by back-door adjustment for {_fmt(est.adjustment)}"
                 if est.adjustment else "identifiable without adjustment (no back-door path)")
     elif est.strategy == "frontdoor":
@@ -78,11 +92,18 @@ def _nodes(text: str, what: str) -> list[str]:
 
 def _graph(args: argparse.Namespace) -> CausalGraph:
     if (args.spec is None) == (args.graph is None):
-        raise CausalSimError("give either a model SPEC file or --graph \"X->Y; ...\", not "
+        raise CausalSimError("give either a model SPEC (a YAML file or a scenario name) or "
+                             "--graph \"X->Y; ...\", not "
                              + ("both" if args.spec is not None else "neither"))
     if args.graph is not None:
-        return CausalGraph.from_string(args.graph)
-    return load_scm(Path(args.spec)).graph  # hidden nodes kept (and marked) for clear errors
+        g = CausalGraph.from_string(args.graph)
+        if not g.nodes:
+            raise CausalSimError(f"--graph {args.graph!r} is empty; give its edges, e.g. "
+                                 "--graph \"Z->X; Z->Y; X->Y\"")
+        return g
+    from causalsim.cli import load_model  # here: causalsim.cli imports this module
+
+    return load_model(args.spec).graph  # hidden nodes kept (and marked) for clear errors
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,7 +138,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "graph: back-door, front-door, the ID algorithm (Shpitser & Pearl 2006), or "
                     "an instrument; or name the hedge that makes it non-identifiable.")
     p.add_argument("spec", metavar="SPEC", nargs="?", default=None,
-                   help="path to a YAML model spec (its hidden nodes are unobserved)")
+                   help="a YAML model spec or a scenario name (hidden nodes are unobserved)")
     p.add_argument("--graph", metavar="EDGES", default=None,
                    help='the graph instead of a spec, e.g. "X->Y; Z->X; Z->Y; X<->Y" '
                         "(<-> marks a hidden common cause)")

@@ -1,8 +1,10 @@
 """Identification: can an effect be computed from observational data, and how?
 
-* :mod:`causal.identify.adjustment` — back-door sets (polynomial-delay
-  enumeration of minimal separators), the generalized adjustment criterion,
-  front-door sets, unconditional and conditional instruments;
+* :mod:`causal.identify.adjustment` — back-door sets (every minimal one by
+  polynomial-delay enumeration of minimal separators, or one of minimum size
+  by max-flow), the generalized adjustment criterion, front-door sets (all
+  minimal ones, or one in polynomial time), unconditional and conditional
+  instruments;
 * :mod:`causal.identify.id_algorithm` — the complete ID algorithm of Shpitser
   and Pearl (2006), with the hedge that blocks a non-identifiable effect;
 * :mod:`causal.identify.expression` — probability formulas, printed and
@@ -20,6 +22,8 @@ from causal.identify.adjustment import (
     frontdoor_sets,
     instruments,
     is_valid_adjustment,
+    minimal_frontdoor_set,
+    minimum_adjustment_set,
 )
 from causal.identify.estimand import Estimand, identify
 from causal.identify.expression import Expression, PositivityWarning
@@ -31,7 +35,8 @@ __all__ = [
     "frontdoor_sets",
     "instruments",
     "is_valid_adjustment",
-
+    "minimal_frontdoor_set",
+    "minimum_adjustment_set",
     "Estimand",
     "identify",
     "Expression",

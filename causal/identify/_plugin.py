@@ -19,9 +19,60 @@ import pandas as pd
 from causal.errors import CausalSimError, EstimationError
 from causal.identify.expression import Expression, Fraction, Prob, Product, Sum
 
-__all__ = ["PlugIn"]
+__all__ = ["MAX_LEVELS", "PlugIn", "check_discrete", "max_levels"]
 
 _FULL = object()  # marker: the variable ranges over its observed support
+MAX_LEVELS = 50  # distinct values a conditioned or summed variable may take, at most
+_ROWS_PER_LEVEL = 5  # ... and, unweighted, at least this many rows per value once above
+_FEW_LEVELS = 10  # this many
+
+
+def max_levels(n_rows: int, weighted: bool = False) -> int:
+    """The most distinct values plug-in evaluation accepts for a variable it conditions on.
+
+    ``min(50, max(10, n_rows // 5))`` for unweighted rows (units): beyond 10
+    values, at least five rows per value on average, and never more than 50
+    values (a plug-in table over continuous data has a cell per unit and is
+    both meaningless and slow). With weights the rows may be the cells of a
+    table, not units, so only the cap of 50 applies.
+
+    >>> max_levels(20_000), max_levels(100), max_levels(6), max_levels(6, weighted=True)
+    (50, 20, 10, 50)
+    """
+    if weighted:
+        return MAX_LEVELS
+    return min(MAX_LEVELS, max(_FEW_LEVELS, n_rows // _ROWS_PER_LEVEL))
+
+
+def conditioned(e: Expression) -> set[str]:
+    """Variables that ``e`` conditions on (right of a ``|``) or sums over."""
+    if isinstance(e, Prob):
+        return set(e.given)
+    if isinstance(e, Product):
+        return set().union(*map(conditioned, e.factors))
+    if isinstance(e, Sum):
+        return set(e.over) | conditioned(e.body)
+    if isinstance(e, Fraction):
+        return conditioned(e.numerator) | conditioned(e.denominator)
+    raise CausalSimError(f"cannot evaluate {type(e).__name__}")
+
+
+def check_discrete(e: Expression, data: pd.DataFrame, weighted: bool) -> None:
+    """Refuse, before any work, data on which the plug-in value of ``e`` is meaningless.
+
+    Raises :class:`EstimationError` naming the first variable that ``e``
+    conditions on or sums over with more than :func:`max_levels` distinct values.
+    """
+    if not isinstance(data, pd.DataFrame):
+        return  # PlugIn reports it
+    limit = max_levels(len(data), weighted)
+    for v in sorted(conditioned(e)):
+        if v in data.columns and (k := data[v].nunique()) > limit:
+            raise EstimationError(
+                f"plug-in evaluation needs discrete data: {v!r} has {k} distinct values in "
+                f"{len(data)} rows, more than the {limit} allowed (at most {MAX_LEVELS}, and "
+                f"{_ROWS_PER_LEVEL} rows per value beyond {_FEW_LEVELS}); discretise {v} "
+                "(e.g. with pandas.cut) or use an estimator from causal.estimators")
 
 
 class PlugIn:

@@ -15,7 +15,10 @@ Bidirected edges ``a <-> b`` are treated as ``a <- U -> b`` with a fresh latent
   graph (``G`` without the first edge of each proper causal path) [4]_.
 * **Front-door** [1]_: ``Z`` intercepts every directed path ``X -> Y``, has no
   open back-door path from ``X``, and ``X`` blocks every back-door path from
-  ``Z`` to ``Y``.
+  ``Z`` to ``Y``. The sets meeting the last two conditions are closed under
+  union, so there is a largest one, and a front-door set exists iff it meets
+  the first; an inclusion-minimal one is carved out of it by three graph
+  searches [8]_.
 * **Instruments** [5]_: ``Z`` is an instrument given ``W`` when ``W`` avoids
   the descendants of ``Y`` and of the causal paths, ``W`` d-separates ``Z``
   from ``Y`` in the proper back-door graph and does not d-separate ``Z`` from
@@ -26,7 +29,9 @@ graph of the ancestors of ``X ∪ Y`` (where d-separation becomes vertex
 separation), the nodes that may not be adjusted for are eliminated, ``X`` and
 ``Y`` are merged into two terminals, and Takata's branching lists every
 minimal vertex separator, each branch checked non-empty with ``close`` (the
-FindMinSep step) before it is entered.
+FindMinSep step) before it is entered. There can be exponentially many; one
+set of minimum size is a minimum vertex cut between the two terminals of the
+same graph, found by max-flow in polynomial time [4]_ [7]_.
 
 References
 ----------
@@ -43,6 +48,10 @@ References
    conditional instruments for causal inference", IJCAI 2015.
 .. [6] K. Takata, "Space-optimal, backtracking algorithms to list the minimal
    vertex separators of a graph", Discrete Applied Mathematics 158, 2010.
+.. [7] E. Smucler, F. Sapienza and A. Rotnitzky, "Efficient adjustment sets in
+   causal graphical models with hidden variables", Biometrika 109(1), 2022.
+.. [8] M. Wienöbst, B. van der Zander and M. Liśkiewicz, "Linear-time algorithms
+   for front-door adjustment in causal graphs", AAAI 2024 (arXiv:2211.16468).
 """
 
 from __future__ import annotations
@@ -54,11 +63,19 @@ from typing import Any
 
 from causal.errors import CausalSimError, GraphError
 from causal.graph import CausalGraph
+from causal.identify._separators import (
+    SINK,
+    SOURCE,
+    boundary,
+    minimal_separators,
+    minimum_separator,
+    reach,
+    terminal_graph,
+)
 
 __all__ = ["Instrument", "adjustment_sets", "frontdoor_sets", "instruments",
-           "is_valid_adjustment"]
+           "is_valid_adjustment", "minimal_frontdoor_set", "minimum_adjustment_set"]
 
-_SOURCE, _SINK = ("<treatment>",), ("<outcome>",)  # merged terminals; tuples never clash
 _MAX_FRONTDOOR = 20  # candidate nodes searched exhaustively by frontdoor_sets
 _MAX_POOL = 25  # candidate nodes for adjustment_sets(minimal=False) without max_size
 
@@ -91,10 +108,10 @@ class _Dag:
                     {v: {c for c in cs if not drop(v, c)} for v, cs in self.ch.items()})
 
     def anc(self, vs: Iterable) -> set:  # vs included
-        return _reach(vs, self.pa)
+        return reach(vs, self.pa)
 
     def desc(self, vs: Iterable) -> set:  # vs included
-        return _reach(vs, self.ch)
+        return reach(vs, self.ch)
 
     def moral(self, nodes: set) -> dict[Any, set]:
         """The moral graph of the subgraph on an ancestral set ``nodes``."""
@@ -110,40 +127,31 @@ class _Dag:
 
     def dsep(self, xs: Iterable, ys: Iterable, zs: Iterable) -> bool:
         """d-separation by the Bayes-ball reachability of Koller & Friedman (Alg. 3.1)."""
-        zs, ys = set(zs), set(ys)
+        ys = set(ys)
+        return not any(v in ys for v, _ in self.trails(xs, zs))
+
+    def trails(self, xs: Iterable, zs: Iterable) -> Iterator[tuple[Any, bool]]:
+        """The states ``(v, up)`` that active trails from ``xs`` given ``zs`` reach, as found.
+
+        ``up``: ``v`` was entered from a child (moving up); otherwise from a
+        parent, so the trail read from ``v`` starts with an edge into ``v``.
+        """
+        zs = set(zs)
         opens = self.anc(zs)  # colliders in here are open
         seen: set = set()
-        stack = [(x, True) for x in xs]  # (node, arrived from a child, i.e. moving up)
+        stack = [(x, True) for x in xs]  # a start may go both ways
         while stack:
             v, up = stack.pop()
             if (v, up) in seen:
                 continue
             seen.add((v, up))
-            if v in ys:
-                return False
+            yield v, up
             if v not in zs:
                 stack.extend((c, False) for c in self.ch[v])
                 if up:
                     stack.extend((p, True) for p in self.pa[v])
             if not up and v in opens:
                 stack.extend((p, True) for p in self.pa[v])
-        return True
-
-
-def _reach(start: Iterable, adj: dict[Any, set], avoid: Iterable = ()) -> set:
-    """``start`` and every node reachable from it along ``adj`` without entering ``avoid``."""
-    seen, avoid = set(start), set(avoid)
-    stack = list(seen)
-    while stack:
-        for w in adj[stack.pop()]:
-            if w not in seen and w not in avoid:
-                seen.add(w)
-                stack.append(w)
-    return seen
-
-
-def _boundary(adj: dict[Any, set], part: set) -> set:
-    return {w for v in part for w in adj[v]} - part
 
 
 def _sort_key(s: frozenset[str]) -> tuple[int, list[str]]:
@@ -189,71 +197,23 @@ def _single(g: CausalGraph, treatment: Any, outcome: Any, fn: str) -> tuple[str,
 def _proper_causal(d: _Dag, xs: frozenset, ys: frozenset) -> set:
     r"""Nodes outside ``X`` on proper causal paths: :math:`De_{G_{\overline X}}(X) \cap
     An_{G_{\underline X}}(Y)` minus ``X`` (a path is proper if only its first node is in ``X``)."""
-    return (_reach(xs, d.ch, avoid=xs) - xs) & _reach(ys, d.pa, avoid=xs)
-
-
-# ------------------------------------------------------- minimal separators
-def _terminal_graph(adj: dict[Any, set], xs: frozenset, ys: frozenset,
-                    allowed: set) -> dict[Any, set] | None:
-    """Reduce vertex separation in ``adj`` to separators inside ``allowed``.
-
-    Each connected group of non-allowed nodes is eliminated: merged into the
-    source if it holds a treatment, into the sink if it holds an outcome, and
-    otherwise replaced by a clique on its neighbours. Separators inside
-    ``allowed`` are the same before and after. None if a group holds both.
-    """
-    h: dict[Any, set] = {v: adj[v] & allowed for v in allowed}
-    h[_SOURCE], h[_SINK] = set(), set()
-    done: set = set()
-    for v in adj:
-        if v in allowed or v in done:
-            continue
-        group = _reach([v], adj, avoid=allowed)
-        done |= group
-        border = _boundary(adj, group)
-        to_x, to_y = not xs.isdisjoint(group), not ys.isdisjoint(group)
-        if to_x and to_y:
-            return None
-        if to_x or to_y:
-            t = _SOURCE if to_x else _SINK
-            h[t] |= border
-            for w in border:
-                h[w].add(t)
-        else:
-            for w in border:
-                h[w] |= border - {w}
-    return h
-
-
-def _close(h: dict[Any, set], part: set) -> set:
-    """FindMinSep: the minimal source-sink separator nearest to ``part`` (connected, ∋ source)."""
-    return _boundary(h, _reach([_SINK], h, avoid=_boundary(h, part)))
-
-
-def _minimal_separators(h: dict[Any, set]) -> Iterator[frozenset]:
-    """Every minimal source-sink vertex separator of ``h`` with polynomial delay [6]_.
-
-    A branch ``(part, out)`` stands for the separators whose source-side full
-    component contains ``part`` and avoids ``out``; the nearest one, ``_close``,
-    shows in O(n + m) whether the branch holds any, so no branch is a dead end.
-    """
-    stack = [({_SOURCE}, {_SINK} | h[_SINK])]
-    while stack:
-        part, out = stack.pop()
-        sep = _close(h, part)
-        side = _reach([_SOURCE], h, avoid=sep)
-        if not side.isdisjoint(out):
-            continue
-        free = sep - out
-        if not free:
-            yield frozenset(sep)
-            continue
-        v = min(free)
-        stack.append((side, out | {v}))  # separators that contain v ...
-        stack.append((side | {v}, out))  # ... and those with v on the treatment side
+    return (reach(xs, d.ch, avoid=xs) - xs) & reach(ys, d.pa, avoid=xs)
 
 
 # --------------------------------------------------------------- public API
+def _backdoor(g: CausalGraph, xs: frozenset, ys: frozenset) -> tuple[_Dag, set]:
+    r""":math:`G_{\underline X}` and the back-door candidates: observed, not ``Y``, not in De(X)."""
+    d = _Dag.of(g)
+    return d.cut(lambda a, _b: a in xs), set(g.observed) - d.desc(xs) - ys
+
+
+def _backdoor_terminal_graph(below: _Dag, xs: frozenset, ys: frozenset,
+                             pool: set) -> dict[Any, set] | None:
+    """The terminal graph whose source-sink separators are the minimal back-door sets."""
+    anc = below.anc(xs | ys)
+    return terminal_graph(below.moral(anc), xs, ys, pool & anc)
+
+
 def adjustment_sets(g: CausalGraph, treatment: str | Iterable[str], outcome: str | Iterable[str],
                     minimal: bool = True, max_size: int | None = None) -> list[frozenset[str]]:
     r"""Sets satisfying Pearl's back-door criterion, every inclusion-minimal one by default.
@@ -303,13 +263,10 @@ def adjustment_sets(g: CausalGraph, treatment: str | Iterable[str], outcome: str
     if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int)
                                  or max_size < 0):
         raise CausalSimError(f"max_size must be a non-negative integer or None, got {max_size!r}")
-    d = _Dag.of(g)
-    pool = set(g.observed) - d.desc(xs) - ys
-    below = d.cut(lambda a, _b: a in xs)
+    below, pool = _backdoor(g, xs, ys)
     if minimal:
-        anc = below.anc(xs | ys)
-        h = _terminal_graph(below.moral(anc), xs, ys, pool & anc)
-        found = [] if h is None else list(_minimal_separators(h))
+        h = _backdoor_terminal_graph(below, xs, ys, pool)
+        found = [] if h is None else list(minimal_separators(h))
         if max_size is not None:
             found = [z for z in found if len(z) <= max_size]
         return sorted(found, key=_sort_key)
@@ -321,6 +278,58 @@ def adjustment_sets(g: CausalGraph, treatment: str | Iterable[str], outcome: str
     cands = sorted(pool)
     return [frozenset(c) for k in range(min(max_size, len(cands)) + 1)
             for c in itertools.combinations(cands, k) if below.dsep(xs, ys, c)]
+
+
+def minimum_adjustment_set(g: CausalGraph, treatment: str | Iterable[str],
+                           outcome: str | Iterable[str]) -> frozenset[str] | None:
+    r"""One back-door set of minimum size, in polynomial time; None if there is none.
+
+    The criterion and the candidates are those of :func:`adjustment_sets`
+    (Pearl's back-door criterion; observed non-descendants of ``X``), and the
+    result is one of its sets of smallest size, but found without listing
+    them, of which there can be exponentially many: a minimum vertex cut
+    between ``X`` and ``Y`` in the moral graph of :math:`An(X \cup Y)` in
+    :math:`G_{\underline X}`, where the nodes that may not be adjusted for
+    (hidden ones, descendants of ``X``) are eliminated so that they cannot be
+    cut [4]_. The cut is computed by max-flow, O(k (n + m)) for a set of
+    size k. Of several minimum sets, the one nearest to the outcome is
+    returned, as in the optimal minimum adjustment set of [7]_ (sets nearer
+    to the outcome tend to give the more precise estimates).
+
+    Parameters
+    ----------
+    g : CausalGraph
+    treatment, outcome : str or collection of str
+        Disjoint, observed node sets ``X`` and ``Y``.
+
+    Returns
+    -------
+    frozenset of str or None
+        ``frozenset()`` if no adjustment is needed; None if no back-door set
+        exists.
+
+    Raises
+    ------
+    GraphError
+        Unknown, hidden or overlapping treatment/outcome nodes.
+
+    Examples
+    --------
+    Two back-door paths ``X <- A <- B -> Y`` and one through a confounder
+    ``C``: one node per path suffices; ``B`` is nearer to ``Y`` than ``A``.
+
+    >>> g = CausalGraph.from_string("B->A->X; B->Y; C->X; C->Y; X->Y")
+    >>> sorted(minimum_adjustment_set(g, "X", "Y"))
+    ['B', 'C']
+    >>> [sorted(z) for z in adjustment_sets(g, "X", "Y")]
+    [['A', 'C'], ['B', 'C']]
+    >>> minimum_adjustment_set(CausalGraph.from_string("X->Y; X<->Y"), "X", "Y") is None
+    True
+    """
+    xs, ys = _roles(g, treatment, outcome)
+    below, pool = _backdoor(g, xs, ys)
+    h = _backdoor_terminal_graph(below, xs, ys, pool)
+    return None if h is None else minimum_separator(h, SINK, SOURCE)
 
 
 def is_valid_adjustment(g: CausalGraph, treatment: str | Iterable[str],
@@ -421,11 +430,119 @@ def frontdoor_sets(g: CausalGraph, treatment: str, outcome: str) -> list[frozens
     for k in range(1, len(cands) + 1):
         for c in itertools.combinations(cands, k):
             zs = frozenset(c)
-            if (not any(f <= zs for f in found) and y not in _reach([x], d.ch, avoid=zs)
+            if (not any(f <= zs for f in found) and y not in reach([x], d.ch, avoid=zs)
                     and below.dsep([x], zs, ())
                     and d.cut(lambda a, _b, zs=zs: a in zs).dsep(zs, [y], [x])):
                 found.append(zs)
     return found
+
+
+def _largest_frontdoor(d: _Dag, x: str, y: str, allowed: set) -> set:
+    r"""The largest subset of ``allowed`` meeting front-door conditions (ii) and (iii) [8]_.
+
+    (ii) holds node by node (d-separation from ``X`` in :math:`G_{\underline X}`
+    given nothing). (iii) for ``z`` in ``S`` (``X`` blocks every back-door path
+    from ``z`` to ``Y`` in :math:`G_{\underline S}`) only gets easier as ``S``
+    grows, so the sets meeting both are closed under union; the largest is the
+    fixpoint of dropping, from all candidates, every node that an active trail
+    from ``Y`` given ``X`` enters through an arrowhead. Each round is one
+    Bayes-ball search, at most one round per node.
+    """
+    below = d.cut(lambda a, _b: a == x)
+    s = set(allowed) - {v for v, _ in below.trails([x], ())}
+    while True:
+        cut = d.cut(lambda a, _b, s=s: a in s)
+        bad = {v for v, up in cut.trails([y], [x]) if not up and v in s}
+        if not bad:
+            return s
+        s -= bad
+
+
+def _search(d: _Dag, start: Iterable, step: Callable[[str, Any, Any, str], tuple[bool, bool]]
+            ) -> set:
+    """Nodes yielded by a walk from ``start`` whose moves ``step`` rules on.
+
+    ``step(arrived, v, w, move)``: at ``v``, entered ``"start"``, ``"down"`` (from a
+    parent) or ``"up"`` (from a child), may the walk ``move`` (``"down"`` to the
+    child ``w``, ``"up"`` to the parent ``w``); returns (continue there, yield ``w``).
+    """
+    out: set = set()
+    seen: set = set()
+    stack = [(v, "start") for v in start]
+    while stack:
+        v, arrived = stack.pop()
+        for move, nbrs in (("down", d.ch[v]), ("up", d.pa[v])):
+            for w in nbrs:
+                go, hit = step(arrived, v, w, move)
+                if hit:
+                    out.add(w)
+                if go and (w, move) not in seen:
+                    seen.add((w, move))
+                    stack.append((w, move))
+    return out
+
+
+def minimal_frontdoor_set(g: CausalGraph, treatment: str, outcome: str) -> frozenset[str] | None:
+    r"""One inclusion-minimal front-door set, in polynomial time; None if there is none.
+
+    The criterion is Pearl's, as in :func:`frontdoor_sets`, whose list holds
+    the answer, but no list is made (the exhaustive search behind it is
+    exponential in the number of candidates). Following [8]_: the largest set
+    ``M`` meeting conditions (ii) and (iii) is a fixpoint of Bayes-ball
+    searches, and a front-door set exists iff ``M`` intercepts every directed
+    path from ``X`` to ``Y``. Then ``Z_Y``, the nodes of ``M`` with a directed
+    path to ``Y`` avoiding ``M``, ``Z_XY``, those of ``Z_Y`` that ``X`` reaches
+    by a directed path avoiding ``Z_Y`` (these intercept every causal path),
+    plus the nodes of ``Z_Y`` that must be added to block the back-door paths
+    of ``Z_XY`` (and of what is added), form an inclusion-minimal front-door set.
+
+    Returns
+    -------
+    frozenset of str or None
+        ``frozenset()`` if ``Y`` is not a descendant of ``X``; None if no
+        front-door set exists.
+
+    Raises
+    ------
+    GraphError
+        Bad treatment/outcome (see :func:`adjustment_sets`); not a single pair.
+
+    Examples
+    --------
+    Either ``M1`` or ``M2`` intercepts the upper path; the one nearer to ``Y`` is kept.
+
+    >>> g = CausalGraph.from_string("X->M1->M2->Y; X->M3->Y; X<->Y")
+    >>> sorted(minimal_frontdoor_set(g, "X", "Y")), frontdoor_sets(g, "X", "Y")[0] == {"M1", "M3"}
+    (['M2', 'M3'], True)
+    >>> minimal_frontdoor_set(CausalGraph.from_string("X->M->Y; X<->M"), "X", "Y") is None
+    True
+    """
+    x, y = _single(g, treatment, outcome, "minimal_frontdoor_set")
+    d = _Dag.of(g)
+    if y not in d.desc([x]):
+        return frozenset()
+    m = _largest_frontdoor(d, x, y, set(g.observed) - {x, y})
+    if y in reach([x], d.ch, avoid=m):  # (i) fails even for the largest set
+        return None
+
+    def to_y(arrived: str, v: Any, w: Any, move: str) -> tuple[bool, bool]:
+        return move == "up" and w not in m and w not in (x, y), move == "up" and w in m
+
+    z_y = _search(d, [y], to_y)
+
+    def from_x(arrived: str, v: Any, w: Any, move: str) -> tuple[bool, bool]:
+        return move == "down" and w not in z_y and w not in (x, y), move == "down" and w in z_y
+
+    z_xy = _search(d, [x], from_x)
+
+    def blockers(arrived: str, v: Any, w: Any, move: str) -> tuple[bool, bool]:
+        if move == "up" and (arrived != "down" or v in z_y):  # chain up, or a new back-door path
+            return w != x and w not in z_xy, w in z_y
+        if move == "down" and arrived != "start" and v not in z_y:  # fork or chain down
+            return w != x, w in z_y
+        return False, False
+
+    return frozenset(z_xy | _search(d, z_xy, blockers))
 
 
 @dataclass(frozen=True)
@@ -456,11 +573,11 @@ def _nearest_separator(gc: _Dag, y: str, z: str, allowed: set) -> frozenset[str]
     """The minimal separator of ``y`` and ``z`` inside ``allowed`` nearest to ``y`` [5]_."""
     anc = gc.anc([y, z])
     m = gc.moral(anc)
-    near_y = _reach([y], m, avoid=allowed & anc)
+    near_y = reach([y], m, avoid=allowed & anc)
     if z in near_y:
         return None
-    w0 = _boundary(m, near_y)
-    return frozenset(w0 & _boundary(m, _reach([z], m, avoid=w0)))
+    w0 = boundary(m, near_y)
+    return frozenset(w0 & boundary(m, reach([z], m, avoid=w0)))
 
 
 def instruments(g: CausalGraph, treatment: str, outcome: str) -> list[Instrument]:

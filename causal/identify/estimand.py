@@ -3,9 +3,11 @@ r"""Estimands: how a causal effect is identified, and its plug-in value on data.
 :func:`identify` reads a causal graph and returns an :class:`Estimand` for
 :math:`P(y \mid do(x))`, trying, in order:
 
-1. **back-door** adjustment [1]_ with the smallest minimal set ``Z``:
+1. **back-door** adjustment [1]_ with a set ``Z`` of minimum size (found by
+   max-flow, :func:`~causal.identify.adjustment.minimum_adjustment_set`):
    :math:`\sum_z P(y \mid x, z) P(z)`;
-2. **front-door** [1]_ through the smallest minimal set ``M``:
+2. **front-door** [1]_ through an inclusion-minimal set ``M`` (found in
+   polynomial time, :func:`~causal.identify.adjustment.minimal_frontdoor_set`):
    :math:`\sum_m P(m \mid x) \sum_{x'} P(y \mid m, x') P(x')`;
 3. the complete **ID** algorithm [2]_ (:mod:`causal.identify.id_algorithm`);
 4. an **instrumental variable** [3]_, unconditional or conditional on ``W``.
@@ -18,10 +20,22 @@ earlier would, e.g., answer the napkin graph, whose ID formula is exact, with
 a conditional instrument.) If nothing applies, :class:`NotIdentifiable` names
 the hedge found by ID.
 
+When no outcome is a descendant of a treatment there is no effect to find:
+:math:`P(y \mid do(x)) = P(y)`, which is what :func:`identify` returns
+(strategy ``"backdoor"`` with the empty set if that set blocks every back-door
+path, ``"id"`` otherwise); :attr:`Estimand.no_effect` tells such answers apart.
+
 :meth:`Estimand.evaluate` computes the plug-in estimate on discrete data
 (empirical probabilities in the formula); :meth:`Estimand.mean` the mean
-:math:`E[Y \mid do(x)]`. For an instrument ``Z`` (given ``W``) the effect
-of a unit change of ``X`` is the Wald ratio
+:math:`E[Y \mid do(x)]`. Both raise :class:`~causal.errors.EstimationError`
+rather than return a meaningless number: when a variable the formula
+conditions on or sums over has too many distinct values (continuous data needs
+an estimator from :mod:`causal.estimators`; see :meth:`Expression.evaluate`),
+and when the identified distribution has no mass at the treatment value (a
+value, or a configuration the formula needs, that never occurs in the data).
+
+For an instrument ``Z`` (given ``W``) the effect of a unit change of ``X`` is
+the Wald ratio
 :math:`\beta = \sum_w P(w) \mathrm{Cov}(Y, Z \mid w) / \sum_w P(w)
 \mathrm{Cov}(X, Z \mid w)` — for a binary ``Z`` and no ``W``,
 :math:`(E[Y \mid Z=1] - E[Y \mid Z=0]) / (E[X \mid Z=1] - E[X \mid Z=0])` — and
@@ -58,6 +72,7 @@ sum_{age} P(recovery | treated, age) P(age)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -69,12 +84,13 @@ from causal.errors import CausalSimError, EstimationError
 from causal.graph import CausalGraph
 from causal.identify.adjustment import (
     Instrument,
-    adjustment_sets,
-    frontdoor_sets,
     instruments,
+    minimal_frontdoor_set,
+    minimum_adjustment_set,
 )
 from causal.identify.expression import (
     Expression,
+    PositivityWarning,
     Prob,
     Product,
     Sum,
@@ -164,6 +180,17 @@ class Estimand:
         return f"E[{y}] + beta ({x} - E[{x}]), beta = {beta}"
 
     @property
+    def no_effect(self) -> bool:
+        """True when the formula does not involve the treatment: ``do(X)`` leaves the outcome's
+        distribution as it is (no outcome is a descendant of a treatment).
+
+        >>> from causal.graph import CausalGraph
+        >>> identify(CausalGraph.from_string("Y->X; Z->X; Z->Y"), "X", "Y").no_effect
+        True
+        """
+        return self.formula is not None and self.treatment.isdisjoint(self.formula.free_variables())
+
+    @property
     def query(self) -> str:
         """The target, e.g. ``'P(Y | do(X))'``."""
         return f"P({', '.join(_sorted(self.outcome))} | do({', '.join(_sorted(self.treatment))}))"
@@ -214,10 +241,19 @@ class Estimand:
             their observed distribution. For ``"iv"`` only a binary 0/1
             outcome is supported (the linear probability ``P(Y=1) = E[Y]``).
 
+        Raises
+        ------
+        EstimationError
+            If the identified distribution has no mass at ``treatment_value``
+            (e.g. a value that never occurs in ``data``), and for the reasons
+            of :meth:`Expression.evaluate`, among them a variable with too many
+            distinct values for a plug-in estimate (continuous data).
+
         Warns
         -----
         PositivityWarning
-            If a conditioning configuration never occurs in ``data``.
+            If a conditioning configuration never occurs in ``data`` (the
+            answer then misses the mass of those configurations).
         """
         assignment = self._assignment(treatment_value)
         if self.strategy == "iv":
@@ -233,10 +269,15 @@ class Estimand:
             extra = e.free_variables() - self.outcome - self.treatment
             if extra:  # the effect is the same at every value: average over P(extra)
                 e = Sum(tuple(extra), Product((e, Prob(tuple(_sorted(extra))))))
-            dist = e.evaluate(data, assignment, weights=weights)
+            dist, zero_cells = e._evaluate(data, assignment, weights)
             if not isinstance(dist, pd.Series) or set(dist.index.names) != self.outcome:
                 raise EstimationError(f"the formula of {self.query} did not yield a "
                                       "distribution over the outcome")
+            mass = float(dist.sum())
+            if not mass > _NO_MASS:  # all of it lost: an error, not a warning
+                raise EstimationError(self._no_mass(data, assignment, weights))
+            if zero_cells:
+                warnings.warn(PositivityWarning(zero_cells, mass), stacklevel=2)
             if dist.index.nlevels > 1:
                 dist = dist.reorder_levels(_sorted(self.outcome))
         if outcome_value is None:
@@ -246,13 +287,35 @@ class Estimand:
         except KeyError:
             return 0.0  # a value never observed has plug-in probability 0
 
+    def _no_mass(self, data: pd.DataFrame, assignment: dict[str, Any], weights: Any) -> str:
+        """Why the identified distribution is empty at ``assignment``, and what to change."""
+        what = ", ".join(f"{k}={v!r}" for k, v in sorted(assignment.items()))
+        cols = [v for v in _sorted(assignment) if v in data.columns]
+        hit = (np.ones(len(data), dtype=bool) if weights is None else np.asarray(
+            data[weights] if isinstance(weights, str) else weights, dtype=float) > 0)
+        for v in cols:
+            hit &= (data[v] == assignment[v]).to_numpy()
+        if not hit.any():
+            seen = "; ".join(f"{v} takes {_some_values(data[v])}" for v in cols)
+            head = (f"treatment value {assignment[cols[0]]!r} never occurs" if len(cols) == 1
+                    else f"treatment values {what} never occur together")
+            return (f"{head} with positive probability in the data ({seen}), so the plug-in "
+                    f"estimate of {self.query} there is empty; choose a value that occurs, "
+                    "or use an estimator from causal.estimators that extrapolates")
+        return (f"the plug-in estimate of {self.query} at {what} is empty: the configurations "
+                "of the variables it conditions on that it needs never occur in the data "
+                "(positivity violation); choose another treatment value, collect more data, "
+                "or use an estimator from causal.estimators")
+
     def mean(self, data: pd.DataFrame, treatment_value: Any, *,
              weights: str | Iterable[float] | None = None) -> float:
         r"""Plug-in estimate of :math:`E[Y \mid do(treatment = value)]` for one numeric outcome.
 
         For ``"iv"`` this is :math:`E[Y] + \beta (x - E[X])` with the Wald
         ratio :math:`\beta` (see the module docstring): valid under a constant
-        linear effect.
+        linear effect. Otherwise the mean of :meth:`evaluate`'s distribution,
+        which raises :class:`EstimationError` on continuous data or where that
+        distribution is empty.
         """
         if len(self.outcome) != 1:
             raise EstimationError(f"mean() needs a single outcome, got {_sorted(self.outcome)}")
@@ -299,9 +362,19 @@ def _iv_mean(data: pd.DataFrame, x: str, y: str, iv: Instrument, value: Any,
     return float(np.dot(w, ys) / w.sum() + beta * (value - np.dot(w, xs) / w.sum()))
 
 
+def _some_values(col: pd.Series, k: int = 6) -> str:
+    """``'values 0, 1'``: the first ``k`` distinct values of ``col``, sorted where possible."""
+    values = [v.item() if isinstance(v, np.generic) else v for v in pd.unique(col)]
+    try:
+        values = sorted(values)
+    except TypeError:
+        values = sorted(values, key=repr)
+    more = f", ... ({len(values)} in all)" if len(values) > k else ""
+    return "values " + ", ".join(map(repr, values[:k])) + more
+
+
 # ------------------------------------------------------------------- identify
-def _smallest(sets: Iterable[frozenset[str]]) -> frozenset[str] | None:
-    return min(sets, key=lambda s: (len(s), [natural_key(v) for v in _sorted(s)]), default=None)
+_NO_MASS = 1e-12  # an identified distribution with at most this total mass is empty
 
 
 def identify(g: CausalGraph, treatment: str | Iterable[str],
@@ -310,7 +383,11 @@ def identify(g: CausalGraph, treatment: str | Iterable[str],
 
     Tries back-door, front-door, the ID algorithm, then an instrument (see the
     module docstring for why in this order). Hidden nodes of ``g`` are never
-    used: no returned set contains one.
+    used: no returned set contains one. The back-door set is one of minimum
+    size, computed directly (polynomial time; see
+    :func:`~causal.identify.adjustment.minimum_adjustment_set`). If no outcome
+    is a descendant of a treatment, the answer is :math:`P(y)`
+    (:attr:`Estimand.no_effect`).
 
     Parameters
     ----------
@@ -339,6 +416,8 @@ def identify(g: CausalGraph, treatment: str | Iterable[str],
     'id'
     >>> print(identify(CausalGraph.from_string("Z->X->Y; X<->Y"), "X", "Y"))
     E[Y | do(X)] = E[Y] + beta (X - E[X]), beta = Cov(Y, Z) / Cov(X, Z)
+    >>> print(identify(CausalGraph.from_string("Y->X; X<->Y"), "X", "Y"))
+    P(Y | do(X)) = P(Y)
     >>> identify(CausalGraph.from_string("X->Y; X<->Y"), "X", "Y")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -349,18 +428,18 @@ def identify(g: CausalGraph, treatment: str | Iterable[str],
     xs, ys = _sorted(x), _sorted(y)
     single = len(x) == 1 and len(y) == 1
 
-    z = _smallest(s for s in adjustment_sets(g, xs, ys) if s <= observed)
+    z = minimum_adjustment_set(g, xs, ys)  # observed nodes only
+    if g.descendants(x).isdisjoint(y):  # do(X) cannot reach Y: P(y | do(x)) = P(y), which ID returns
+        if z == frozenset():
+            return Estimand(x, y, "backdoor", adjustment=z, formula=prob(ys))
+        return Estimand(x, y, "id", formula=id_algorithm(g, x, y))
     if z is not None:
         formula = summation(z, product(prob(ys, xs + _sorted(z)), prob(_sorted(z))))
         return Estimand(x, y, "backdoor", adjustment=z, formula=formula)
 
     if single:
-        try:
-            fronts = frontdoor_sets(g, xs[0], ys[0])
-        except CausalSimError:  # too many candidates to search; ID below is complete anyway
-            fronts = []
-        m = _smallest(s for s in fronts if s and s <= observed)
-        if m is not None:
+        m = minimal_frontdoor_set(g, xs[0], ys[0])  # observed nodes; Y descends from X here
+        if m:
             ms = _sorted(m)
             inner = summation(xs, product(prob(ys, ms + xs), prob(xs)))
             formula = summation(ms, product(prob(ms, xs), inner))

@@ -107,13 +107,16 @@ def _fmt(vs: Iterable[str], rename: Mapping[str, str] | None = None) -> str:
 class PositivityWarning(UserWarning):
     """Some conditioning configurations had zero count; their terms were taken as 0.
 
-    ``count`` is the number of such cells met during one evaluation.
+    ``count`` is the number of such cells met during one evaluation; ``mass``,
+    when known, the total probability of the estimated distribution (below 1
+    by the mass of those cells).
     """
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, mass: float | None = None) -> None:
+        lost = "" if mass is None else f"; the estimated distribution sums to {mass:.4g}, not 1"
         super().__init__(f"{count} conditioning configuration(s) never occur in the data "
-                         "(positivity violation); their terms were taken as 0")
-        self.count = count
+                         f"(positivity violation); their terms were taken as 0{lost}")
+        self.count, self.mass = count, mass
 
 
 class Expression(ABC):
@@ -161,7 +164,11 @@ class Expression(ABC):
         Raises
         ------
         EstimationError
-            If a variable is missing from ``data`` or has missing values.
+            If a variable is missing from ``data`` or has missing values; or,
+            checked first, if a variable the formula conditions on or sums
+            over has too many distinct values for a plug-in estimate: more than
+            50, or, without weights, more than ``max(10, len(data) // 5)``
+            (continuous data: discretise it or use :mod:`causal.estimators`).
 
         Warns
         -----
@@ -176,14 +183,20 @@ class Expression(ABC):
         >>> prob(["Y"], ["X"]).evaluate(df, {"X": 1}).to_dict()
         {0: 0.0, 1: 1.0}
         """
-        from causal.identify._plugin import PlugIn  # the numerics live apart from the algebra
-
-        ev = PlugIn(data, weights)
-        assignment = dict(assignment or {})
-        out = ev.run(self, assignment)
-        if ev.zero_cells:
-            warnings.warn(PositivityWarning(ev.zero_cells), stacklevel=2)
+        out, zero_cells = self._evaluate(data, assignment, weights)
+        if zero_cells:
+            warnings.warn(PositivityWarning(zero_cells), stacklevel=2)
         return out
+
+    def _evaluate(self, data: pd.DataFrame, assignment: Mapping[str, Any] | None,
+                  weights: str | Iterable[float] | None) -> tuple[float | pd.Series, int]:
+        """:meth:`evaluate` without the warning: the value and the count of zero cells."""
+        from causal.identify._plugin import PlugIn, check_discrete  # numerics live apart
+
+        check_discrete(self, data, weighted=weights is not None)
+        ev = PlugIn(data, weights)
+        out = ev.run(self, dict(assignment or {}))
+        return out, ev.zero_cells
 
 
 def _tuple_eq(a: tuple, b: tuple) -> bool:

@@ -75,7 +75,43 @@ def test_spec_file(identify_cli, tmp_path):
     assert err.startswith("causalsim: error: treatment ['gene'] is hidden")
 
 
+@pytest.mark.parametrize(("graph", "first_line"), [
+    ("Z->X; Z->Y", "Y is not a descendant of X: intervening on X does not change it"),
+    ("Y->X; X<->Y", "Y is not a descendant of X: intervening on X does not change it"),
+    ("X; Y", "Y is not a descendant of X: intervening on X does not change it"),
+])
+def test_no_effect_is_said_plainly(identify_cli, graph, first_line):
+    code, out, err = identify_cli("--graph", graph, "--treatment", "X", "--outcome", "Y")
+    assert code == 0 and err == ""
+    assert out.splitlines() == [first_line, "P(Y | do(X)) = P(Y)"]
+
+
+def test_no_effect_with_several_nodes(identify_cli):
+    code, out, _ = identify_cli("--graph", "A->B->C; Z->A; Z->C", "--treatment", "B,C",
+                                "--outcome", "A")
+    assert code == 0 and out.splitlines() == [
+        "no outcome in {A} is a descendant of a treatment in {B, C}: intervening on them "
+        "does not change the outcome",
+        "P(A | do(B, C)) = P(A)",
+    ]
+
+
+def test_scenario_names_like_the_other_subcommands(identify_cli):
+    # the driving scenario: a hidden confounder of maneuver and collision (docs/scenarios)
+    code, out, err = identify_cli("driving", "--treatment", "maneuver", "--outcome", "collision")
+    assert code == 0 and err == ""
+    assert out.startswith("P(collision | do(maneuver)) is not identifiable: hedge")
+    code, out, _ = identify_cli("healthcare", "--treatment", "protocol",
+                                "--outcome", "recovery_days")
+    assert code == 0 and "identified by the instrument distance_km" in out
+    code, out, err = identify_cli("no_such_scenario", "--treatment", "X", "--outcome", "Y")
+    assert code == 1 and out == "" and "'no_such_scenario'" in err
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize(("argv", "message"), [
+    (["--graph", "", "--treatment", "X", "--outcome", "Y"], "--graph '' is empty"),
+    (["--graph", " ; ", "--treatment", "X", "--outcome", "Y"], "is empty; give its edges"),
     (["--graph", "X->Y", "--treatment", "Q", "--outcome", "Y"], "unknown treatment node(s) 'Q'"),
     (["--graph", "X->Y", "--treatment", "X", "--outcome", "X"], "share ['X']"),
     (["--graph", "X->Y->X", "--treatment", "X", "--outcome", "Y"], "directed cycle"),

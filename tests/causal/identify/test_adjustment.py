@@ -18,6 +18,8 @@ from causal.identify import (
     frontdoor_sets,
     instruments,
     is_valid_adjustment,
+    minimal_frontdoor_set,
+    minimum_adjustment_set,
 )
 
 G = CausalGraph.from_string
@@ -430,3 +432,153 @@ def test_instrument_sorting():
                      ("Z2", "X"), ("A", "Z3"), ("Z3", "X"), ("A", "U")], hidden=["U"])
     got = [str(i) for i in instruments(g, "X", "Y")]
     assert got == ["Z2", "Z3 | A", "Z | W"]  # (|W|, names of W)
+
+
+# ------------------------------------------------------- one set, in polynomial time
+
+
+def path_graph(k: int) -> CausalGraph:
+    """X -> Y and k back-door paths X <- A_i <- B_i -> Y: 2**k minimal sets, all of size k."""
+    return CausalGraph([e for i in range(k) for e in [(f"A{i}", "X"), (f"B{i}", f"A{i}"),
+                                                       (f"B{i}", "Y")]] + [("X", "Y")])
+
+
+def backdoor_ok(g: CausalGraph, xs, ys, z) -> bool:
+    """Pearl's back-door criterion through CausalGraph's own d-separation (not _Dag)."""
+    return not z & g.hidden and not z & g.descendants(xs) and \
+        g.remove_outgoing(xs).d_separated(xs, ys, z)
+
+
+@pytest.mark.parametrize("k", [16, 30])
+def test_minimum_adjustment_set_is_polynomial_on_exponentially_many_sets(k):
+    # 2**30 minimal sets: listing them would never end; one max-flow takes milliseconds
+    g = path_graph(k)
+    z = minimum_adjustment_set(g, "X", "Y")
+    assert z == {f"B{i}" for i in range(k)}  # of the minimum sets, the one nearest to Y
+    assert backdoor_ok(g, {"X"}, {"Y"}, z) and is_valid_adjustment(g, "X", "Y", z)
+
+
+def test_minimum_adjustment_set_small_cases():
+    assert minimum_adjustment_set(G("X->Y"), "X", "Y") == frozenset()
+    assert minimum_adjustment_set(G("X->Y; X<->Y"), "X", "Y") is None
+    assert minimum_adjustment_set(G("A->X; A->M; B->M; B->Y; M->X; M->Y; X->Y"), "X", "Y") \
+        == {"B", "M"}
+    # a hidden confounder is never returned, its observed proxy is
+    g = CausalGraph([("U", "Z"), ("U", "Y"), ("Z", "X"), ("X", "Y")], hidden=["U"])
+    assert minimum_adjustment_set(g, "X", "Y") == {"Z"}
+    g = CausalGraph([("U", "X"), ("U", "Y"), ("X", "Y")], hidden=["U"])
+    assert minimum_adjustment_set(g, "X", "Y") is None
+    # the answer does not depend on the order the graph was built in
+    edges = list(path_graph(6).directed_edges)
+    for seed in range(5):
+        order = np.random.default_rng(seed).permutation(len(edges))
+        assert minimum_adjustment_set(CausalGraph([edges[i] for i in order]), "X", "Y") \
+            == {f"B{i}" for i in range(6)}
+    with pytest.raises(GraphError, match="hidden"):
+        minimum_adjustment_set(CausalGraph([("H", "Y")], hidden=["H"]), "H", "Y")
+
+
+def test_minimum_adjustment_set_is_a_smallest_enumerated_set_on_random_admgs():
+    nontrivial = 0
+    for seed in SEEDS:
+        g = random_admg(seed)
+        for x, y in pairs(g, seed, k=3):
+            sets = adjustment_sets(g, x, y)
+            z = minimum_adjustment_set(g, x, y)
+            if not sets:
+                assert z is None, (seed, x, y, z)
+                continue
+            assert z in sets and len(z) == len(sets[0]), (seed, x, y, z, sets)
+            assert backdoor_ok(g, {x}, {y}, z) and is_valid_adjustment(g, x, y, z)
+            assert not z & g.hidden
+            nontrivial += len(sets) > 1 and len(sets[0]) == len(sets[1])  # a tie was broken
+    assert nontrivial > 10
+
+
+def test_minimum_adjustment_set_with_sets_of_treatments_and_outcomes():
+    for seed in range(100):
+        g = random_admg(seed)
+        obs = list(g.observed)
+        rng = np.random.default_rng(seed)
+        xs = set(rng.choice(obs, size=2, replace=False))
+        ys = {obs[i] for i in rng.permutation(len(obs))[:2]} - xs
+        if not ys:
+            continue
+        sets, z = brute_backdoor(g, xs, ys), minimum_adjustment_set(g, xs, ys)
+        assert (z is None) == (not sets), seed
+        if sets:
+            assert len(z) == len(sets[0]) and backdoor_ok(g, xs, ys, z), seed
+
+
+def frontdoor_graph(seed: int):
+    """A random DAG on 5-10 nodes with X <-> Y (so no back-door set) and X before Y."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 11))
+    names = [f"v{i}" for i in range(n)]
+    p = rng.uniform(0.25, 0.6)
+    directed = [(names[i], names[j]) for i, j in itertools.combinations(range(n), 2)
+                if rng.random() < p]
+    i, j = sorted(rng.choice(n, size=2, replace=False))
+    x, y = names[i], names[j]
+    bidirected = [(x, y)] + [(a, b) for a, b in itertools.combinations(names, 2)
+                             if {a, b} != {x, y} and rng.random() < 0.05]
+    hidden = [v for v in rng.choice(names, size=int(rng.integers(0, 2)), replace=False)
+              if v not in (x, y)]
+    return CausalGraph(directed, bidirected, nodes=names, hidden=hidden), x, y
+
+
+def test_minimal_frontdoor_set_is_an_enumerated_minimal_set():
+    found = 0
+    cases = [(random_admg(s), *p) for s in SEEDS for p in pairs(random_admg(s), s, k=3)]
+    cases += [frontdoor_graph(s) for s in range(600)]
+    for g, x, y in cases:
+        sets, z = frontdoor_sets(g, x, y), minimal_frontdoor_set(g, x, y)
+        if sets == [frozenset()]:  # Y is not a descendant of X
+            assert z == frozenset()
+        elif not sets:
+            assert z is None, (g, x, y, z)
+        else:  # valid and inclusion-minimal, by the brute-force listing
+            assert z in sets and frontdoor_oracle(g, x, y, z) and not z & g.hidden, (g, x, y, z)
+            found += 1
+    assert found > 50
+
+
+def test_minimal_frontdoor_set_is_polynomial():
+    # 40 parallel mediators, X <-> Y: the exhaustive search would need 2**40 subsets
+    k = 40
+    g = CausalGraph([e for i in range(k) for e in [("X", f"M{i}"), (f"M{i}", "Y")]], [("X", "Y")])
+    assert minimal_frontdoor_set(g, "X", "Y") == {f"M{i}" for i in range(k)}
+    with pytest.raises(CausalSimError, match="front-door candidates"):
+        frontdoor_sets(g, "X", "Y")
+    # the causal path through B cannot be intercepted: B shares a hidden cause with Y
+    g = G("X->A1->A2->Y; X->B->Y; X<->Y; B<->Y")
+    assert minimal_frontdoor_set(g, "X", "Y") is None and frontdoor_sets(g, "X", "Y") == []
+    with pytest.raises(GraphError, match="single treatment"):
+        minimal_frontdoor_set(g, ["X", "B"], "Y")
+
+
+def test_minimum_separator_matches_networkx_node_connectivity():
+    # the max-flow of causal.identify._separators against networkx's, on random graphs
+    from causal.identify._separators import minimum_separator
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(4, 16))
+        und = nx.gnp_random_graph(n, rng.uniform(0.1, 0.5), seed=int(rng.integers(2**31)))
+        s, t = 0, n - 1
+        h = {v: set(und[v]) for v in und}
+        cut = minimum_separator(h, s, t)
+        if und.has_edge(s, t):
+            assert cut is None
+            continue
+        assert len(cut) == (nx.node_connectivity(und, s, t) if nx.has_path(und, s, t) else 0)
+        rest = und.subgraph(set(und) - cut)
+        assert not nx.has_path(rest, s, t)
+        # nearest to s: the part of s is inside that of every other minimum separator
+        part = nx.node_connected_component(rest, s)
+        if n <= 10:
+            inner = sorted(set(und) - {s, t})
+            for other in itertools.combinations(inner, len(cut)):
+                left = und.subgraph(set(und) - set(other))
+                if not nx.has_path(left, s, t):
+                    assert part <= nx.node_connected_component(left, s)
