@@ -14,8 +14,10 @@ where ``K_M(i)`` counts how often unit ``i`` is used as a match. Matching
 finds neighbours in a metric space: :class:`PropensityMatching` matches on the
 logit of a fitted propensity score ``e(X) = P(W = 1 | X)`` (a balancing score:
 Rosenbaum & Rubin 1983), :class:`CovariateMatching` on the covariates
-themselves under the Mahalanobis or inverse-variance metric. All neighbour
-searches use scikit-learn's :class:`~sklearn.neighbors.NearestNeighbors`.
+themselves under the Mahalanobis or inverse-variance metric. Neighbour searches
+in a one-dimensional space (the score, or a single covariate) sort once and
+bisect; in more dimensions they use scikit-learn's
+:class:`~sklearn.neighbors.NearestNeighbors`.
 
 **Standard errors** are Abadie & Imbens' (2006, eq. 14) for matching with
 replacement: with ``σ̂²(X_i, W_i) = J/(J+1) (Y_i - mean of its J nearest same-arm
@@ -95,7 +97,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from causal.errors import EstimationError
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
-from causal.estimators.weighting import _fit_propensity, _glm_design
+from causal.estimators.weighting import _fit_propensity_input, _glm_design
 
 __all__ = ["PropensityMatching", "CovariateMatching"]
 
@@ -107,14 +109,151 @@ _Target = Literal["ate", "att"]
 
 
 # --------------------------------------------------------------------------- neighbour search
-def _nearest(Zq: np.ndarray, nn: NearestNeighbors, m: int, radius: float | None,
-             name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class _Line:
+    """Exact nearest neighbours on a line: a 1-D matching space, sorted once, searched by bisection.
+
+    Mirrors the parts of :class:`~sklearn.neighbors.NearestNeighbors` the
+    estimators use (``kneighbors``, ``n_samples_fit_``) and adds
+    :meth:`within`, the tie-inclusive matches of :func:`_nearest`. Distances
+    are ``|z_q - z_p|`` exactly as the KD-tree computes them (``sqrt(d²) = |d|``
+    in floating point). Everything is vectorised over the queries: the ``k``
+    nearest points of a query are a window around its insertion point, found by
+    ``k`` steps of a two-pointer merge; tie-inclusive sets by bisection of the
+    distance cut-off on both sides.
+    """
+
+    def __init__(self, z: np.ndarray) -> None:
+        z = np.asarray(z, dtype=float).ravel()
+        self.order = np.argsort(z)
+        self.s = z[self.order]
+        self.n_samples_fit_ = len(z)
+        self._pad, self._padded = 0, self.s
+
+    def _walk(self, q: np.ndarray, left: np.ndarray, right: np.ndarray,
+              k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted positions and distances of the ``k`` nearest points, merging outwards from the pointers.
+
+        Returns ``(pos, dist)`` of shape ``(k, len(q))``: the ``j``-th nearest in row ``j``.
+        """
+        if self._pad <= k:  # sentinels -inf / +inf beyond both ends are at infinite distance
+            self._pad = max(k + 1, 8)
+            fill = np.full(self._pad, np.inf)
+            self._padded = np.concatenate([-fill, self.s, fill])
+        s, pad = self._padded, self._pad
+        pos, dist = np.empty((k, len(q)), dtype=np.intp), np.empty((k, len(q)))
+        left = left + pad
+        gap = right - left + pad  # right - left: grows by one with every point taken
+        for step in range(k):
+            right = left + (gap + step)
+            dl, dr = q - s[left], s[right] - q
+            go_left = dl <= dr
+            np.copyto(pos[step], right)
+            np.copyto(pos[step], left, where=go_left)
+            np.minimum(dl, dr, out=dist[step])
+            left -= go_left
+        pos -= pad
+        return pos, dist
+
+    def kneighbors_sorted(self, q: np.ndarray, k: int) -> np.ndarray:
+        """Pool indices ``(k, len(q))`` of the ``k`` nearest points of queries ``q`` sorted ascending."""
+        at = np.searchsorted(self.s, q)
+        pos, _ = self._walk(q, at - 1, at, k)
+        return self.order[pos]
+
+    def kneighbors(self, X: np.ndarray | None = None, n_neighbors: int = 1,
+                   return_distance: bool = True) -> Any:
+        """The ``n_neighbors`` nearest pool points (indices into the pool), as ``NearestNeighbors``.
+
+        With ``X=None`` the queries are the pool points themselves, each excluding itself.
+        Ties at the last distance are broken arbitrarily, as by scikit-learn.
+        """
+        if X is None:
+            q = self.s
+            at = np.arange(self.n_samples_fit_)
+            pos, dist = self._walk(q, at - 1, at + 1, n_neighbors)
+            idx = np.empty((len(q), n_neighbors), dtype=np.intp)
+            idx[self.order] = self.order[pos.T]
+            d = np.empty((len(q), n_neighbors))
+            d[self.order] = dist.T
+        else:
+            q = np.asarray(X, dtype=float).ravel()
+            qo = np.argsort(q)  # sorted queries: local memory access, fast bisection
+            qs = q[qo]
+            at = np.searchsorted(self.s, qs)
+            pos, dist = self._walk(qs, at - 1, at, n_neighbors)
+            idx = np.empty((len(q), n_neighbors), dtype=np.intp)
+            idx[qo] = self.order[pos.T]
+            d = np.empty((len(q), n_neighbors))
+            d[qo] = dist.T
+        return (d, idx) if return_distance else idx
+
+    def within(self, q: np.ndarray, m: int, radius: float | None, name: str,
+               query_order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pairs of :func:`_nearest`: pool points within the ``m``-th distance (ties kept), ``radius``.
+
+        ``query_order``, if known, is a permutation sorting ``q``.
+        """
+        s, n_pool = self.s, self.n_samples_fit_
+        # sorted queries: local memory access, fast bisection
+        qo = np.argsort(q) if query_order is None else query_order
+        q_all, q = q, q[qo]
+        at = np.searchsorted(s, q)
+        _, dist = self._walk(q, at - 1, at, m)
+        cut = dist[m - 1] * (1 + _TIE)
+        if radius is not None:
+            cut = np.minimum(cut, radius)
+        # left end a: the first sorted position < at with q - s[a] <= cut (monotone in a)
+        a = np.minimum(np.searchsorted(s, q - cut, side="left"), at)
+        while (bad := np.flatnonzero((a < at) & ~(q - s[np.minimum(a, n_pool - 1)] <= cut))).size:
+            a[bad] = np.minimum(np.searchsorted(s, s[a[bad]], side="right"), at[bad])
+        while (bad := np.flatnonzero((a > 0) & (q - s[np.maximum(a - 1, 0)] <= cut))).size:
+            a[bad] = np.searchsorted(s, s[a[bad] - 1], side="left")
+        # right end b (exclusive): past the last sorted position >= at with s[b] - q <= cut
+        b = np.maximum(np.searchsorted(s, q + cut, side="right"), at)
+        while (bad := np.flatnonzero((b > at) & ~(s[np.maximum(b - 1, 0)] - q <= cut))).size:
+            b[bad] = np.maximum(np.searchsorted(s, s[b[bad] - 1], side="left"), at[bad])
+        while (bad := np.flatnonzero((b < n_pool) & (s[np.minimum(b, n_pool - 1)] - q <= cut))).size:
+            b[bad] = np.searchsorted(s, s[b[bad]], side="right")
+        first = np.empty_like(a)
+        first[qo] = a
+        counts = np.empty_like(a)
+        counts[qo] = b - a
+        a, q = first, q_all
+        total = int(counts.sum())
+        if total > _MAX_CANDIDATES:
+            raise EstimationError(
+                f"{name}: the matching variables take so few distinct values that the ties give {total} "
+                "matched pairs; match exactly within strata (or add a continuous covariate) instead")
+        rows = np.repeat(np.arange(len(q)), counts)
+        start = np.cumsum(counts) - counts
+        sp = a[rows] + (np.arange(total) - start[rows])
+        d = np.abs(q[rows] - s[sp])
+        several = np.flatnonzero(counts[rows] > 1)
+        if several.size:  # order each unit's matches by distance, as kneighbors does
+            sp[several] = sp[several[np.lexsort((d[several], rows[several]))]]
+            d = np.abs(q[rows] - s[sp])
+        return rows, self.order[sp], d
+
+
+_Index = NearestNeighbors | _Line
+
+
+def _index(Z: np.ndarray) -> _Index:
+    """A neighbour index of the points ``Z``: exact 1-D search on a line, else scikit-learn's."""
+    return _Line(Z[:, 0]) if Z.shape[1] == 1 else NearestNeighbors().fit(Z)
+
+
+def _nearest(Zq: np.ndarray, nn: _Index, m: int, radius: float | None, name: str,
+             query_order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All pairs (query row, pool row, distance) of the ``m`` nearest points of ``nn``'s pool, ties included.
 
     Only pairs within ``radius`` are kept. Ties at the ``m``-th distance are
     resolved by doubling the number of neighbours asked for, for the query
-    rows that still have ties: a loop over doublings, never over units.
+    rows that still have ties: a loop over doublings, never over units. On a
+    line (:class:`_Line`) the tie-inclusive sets are found directly.
     """
+    if isinstance(nn, _Line):
+        return nn.within(Zq[:, 0], m, radius, name, query_order)
     n_pool = nn.n_samples_fit_
     rows = np.arange(len(Zq))
     k = min(m + 1, n_pool)
@@ -137,19 +276,21 @@ def _nearest(Zq: np.ndarray, nn: NearestNeighbors, m: int, radius: float | None,
     return q, p, d
 
 
-def _match_arms(Z: np.ndarray, t: np.ndarray, nns: dict[int, NearestNeighbors], m: int, radius: float | None,
+def _match_arms(Z: np.ndarray, t: np.ndarray, nns: dict[int, _Index], m: int, radius: float | None,
                 name: str) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Matches of the units of each arm ``w`` among the other arm: ``{w: (unit, match, weight, dist)}``."""
     out = {}
     for w in (1, 0):
         own, other = np.flatnonzero(t == w), np.flatnonzero(t != w)
-        q, p, d = _nearest(Z[own], nns[1 - w], m, radius, name)
+        own_index = nns[w]  # the units of arm w, already sorted if on a line
+        q, p, d = _nearest(Z[own], nns[1 - w], m, radius, name,
+                           own_index.order if isinstance(own_index, _Line) else None)
         weight = 1.0 / np.bincount(q, minlength=len(own))[q]
         out[w] = (own[q], other[p], weight, d)
     return out
 
 
-def _conditional_variance(nns: dict[int, NearestNeighbors], y: np.ndarray, t: np.ndarray) -> np.ndarray:
+def _conditional_variance(nns: dict[int, _Index], y: np.ndarray, t: np.ndarray) -> np.ndarray:
     """``σ̂²(X_i, W_i)`` by matching within arms on ``J`` neighbours, AI (2006) eq. (14)."""
     s2 = np.empty(len(y))
     for w in (0, 1):
@@ -213,28 +354,40 @@ def _combine(y: np.ndarray, t: np.ndarray, parts: Sequence[tuple[np.ndarray, ...
             "n_used": int((weights > 0).sum())}
 
 
-def _balance(X: np.ndarray, t: np.ndarray, weights: np.ndarray, names: Sequence[str]) -> pd.DataFrame:
-    """Standardized mean differences and variance ratios before and after matching."""
+def _balance(X: np.ndarray, t: np.ndarray, weights: dict[str, np.ndarray],
+             names: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """Standardized mean differences and variance ratios before and after matching, per estimand."""
+    arms = {arm: t == arm for arm in (1, 0)}
+    Xa = {arm: X[a] for arm, a in arms.items()}
 
-    def moments(w: np.ndarray) -> tuple[np.ndarray, ...]:
+    def moments(w: np.ndarray | None) -> tuple[np.ndarray, ...]:
         out = []
         for arm in (1, 0):
-            a = (t == arm) & (w > 0)
-            ww = w[a] / w[a].sum()
-            mean = ww @ X[a]
-            out += [mean, ww @ (X[a] - mean) ** 2]
+            if w is None:
+                ww = np.full(len(Xa[arm]), 1 / len(Xa[arm]))
+                Xw = Xa[arm]
+            else:
+                ww = w[arms[arm]]
+                keep = ww > 0  # unused units weigh 0: leave them out
+                ww, Xw = (ww, Xa[arm]) if keep.all() else (ww[keep], Xa[arm][keep])
+                ww = ww / ww.sum()
+            mean = Xw.T @ ww
+            out += [mean, ((Xw - mean) ** 2).T @ ww]
         return tuple(out)
 
-    m1, v1, m0, v0 = moments(np.ones(len(t)))
-    a1, u1, a0, u0 = moments(weights)
+    m1, v1, m0, v0 = moments(None)
     sd = np.sqrt((v1 + v0) / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        smd_b = np.where(sd > 0, (m1 - m0) / sd, 0.0)
-        smd_a = np.where(sd > 0, (a1 - a0) / sd, 0.0)
-        vr_b = np.where(v0 > 0, v1 / v0, np.nan)
-        vr_a = np.where(u0 > 0, u1 / u0, np.nan)
-    return pd.DataFrame({"smd_before": smd_b, "smd_after": smd_a, "var_ratio_before": vr_b,
-                         "var_ratio_after": vr_a}, index=pd.Index(list(names), name="covariate"))
+    tables = {}
+    for key, w in weights.items():
+        a1, u1, a0, u0 = moments(w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            smd_b = np.where(sd > 0, (m1 - m0) / sd, 0.0)
+            smd_a = np.where(sd > 0, (a1 - a0) / sd, 0.0)
+            vr_b = np.where(v0 > 0, v1 / v0, np.nan)
+            vr_a = np.where(u0 > 0, u1 / u0, np.nan)
+        tables[key] = pd.DataFrame({"smd_before": smd_b, "smd_after": smd_a, "var_ratio_before": vr_b,
+                                    "var_ratio_after": vr_a}, index=pd.Index(list(names), name="covariate"))
+    return tables
 
 
 # --------------------------------------------------------------------------- the shared estimator
@@ -251,7 +404,7 @@ class _Matching(BaseEstimator):
         raise NotImplementedError
 
     def _adjust(self, est: dict[str, dict[str, Any]], X: np.ndarray, t: np.ndarray, y: np.ndarray,
-                mu: np.ndarray | None, nns: dict[int, NearestNeighbors]) -> dict[str, Any]:
+                mu: np.ndarray | None, nns: dict[int, _Index]) -> dict[str, Any]:
         return {}
 
     def _check_settings(self, name: str) -> None:
@@ -308,7 +461,7 @@ class _Matching(BaseEstimator):
         X = frame[covs].to_numpy(dtype=float)
         y = frame[outcome].to_numpy(dtype=float)
         Z, radius = self._space(X, t, covs, name)
-        nns = {w: NearestNeighbors().fit(Z[t == w]) for w in (0, 1)}
+        nns = {w: _index(Z[t == w]) for w in (0, 1)}
         matches = _match_arms(Z, t, nns, int(self.n_neighbors), radius, name)
         mu = _arm_regressions(X, y, t, covs, name) if self.bias_correction else None
         resid = y if mu is None else y - mu[t.astype(int), np.arange(len(y))]
@@ -329,7 +482,7 @@ class _Matching(BaseEstimator):
         unit, match, weight, dist = (np.concatenate(a) for a in zip(matches[1], matches[0], strict=True))
         self.matches_ = pd.DataFrame({"unit": index[unit], "match": index[match], "weight": weight,
                                       "distance": dist})
-        self.balance_ = {k: _balance(X, t, e["weights"], covs) for k, e in est.items()}
+        self.balance_ = _balance(X, t, {k: e["weights"] for k, e in est.items()}, covs)
         self.results_ = {}
         for target, e in est.items():
             var, how = e["var"], "Abadie-Imbens (2006)"
@@ -510,7 +663,7 @@ class PropensityMatching(_Matching):
 
     def _space(self, X: np.ndarray, t: np.ndarray, names: Sequence[str],
                name: str) -> tuple[np.ndarray, float | None]:
-        model, e = _fit_propensity(self.propensity, X, t, name)
+        model, e, self._propensity_input = _fit_propensity_input(self.propensity, X, t, name)
         at0, at1 = int((e <= 0).sum()), int((e >= 1).sum())
         if at0 or at1:
             raise EstimationError(
@@ -525,10 +678,10 @@ class PropensityMatching(_Matching):
         return z[:, None], radius
 
     def _adjust(self, est: dict[str, dict[str, Any]], X: np.ndarray, t: np.ndarray, y: np.ndarray,
-                mu: np.ndarray | None, nns: dict[int, NearestNeighbors]) -> dict[str, Any]:
+                mu: np.ndarray | None, nns: dict[int, _Index]) -> dict[str, Any]:
         """Variance adjustments of AI (2016) for the estimated (logistic) propensity score."""
         self.propensity_adjusted_ = {"ate": False, "att": False}
-        design = _glm_design(self.propensity_model_, X, "logistic")
+        design = _glm_design(self.propensity_model_, X, "logistic", vars(self).pop("_propensity_input", None))
         complete = {k: e["n_targets"] == (len(t) if k == "ate" else int(t.sum())) for k, e in est.items()}
         if design is None or not any(complete.values()):
             return {}
@@ -551,7 +704,7 @@ class PropensityMatching(_Matching):
 
 
 def _ai2016(design: tuple[np.ndarray, np.ndarray], e: np.ndarray, z: np.ndarray, t: np.ndarray,
-            nns: dict[int, NearestNeighbors], u_ate: np.ndarray, u_att: np.ndarray,
+            nns: dict[int, _Index], u_ate: np.ndarray, u_att: np.ndarray,
             tau_att: float) -> dict[str, float]:
     """Abadie & Imbens (2016) variance adjustments for matching on a logit score ``e = F(Φ'θ̂)``.
 
@@ -574,31 +727,49 @@ def _ai2016(design: tuple[np.ndarray, np.ndarray], e: np.ndarray, z: np.ndarray,
     """
     Phi, ridge = design
     n = len(e)
-    f = e * (1 - e)
-    cov: dict[tuple[int, str], np.ndarray] = {}
-    mean: dict[tuple[int, str], np.ndarray] = {}
+    zo = np.argsort(z)  # units in the order of their score: neighbour searches run sequentially
+    e_s = e[zo]
+    f = e_s * (1 - e_s)
+    odds = e_s / (1 - e_s)
+    # Each mean of f·cov_w·(a scalar per unit) is linear in the neighbours' Φ rows: Σ_j Φ_j r_j / n,
+    # with r_j collecting the weights of unit j as a neighbour; so no (n, L, q) array is formed.
+    # Rows of R: c, c_t and ∂τ_t (times P(W=1)), before multiplying by Φ; rows with the same
+    # coefficient share one scatter.
+    coef = {(1, "ate"): [((0,), f / e_s)], (0, "ate"): [((0,), f / (1 - e_s))],
+            (1, "att"): [((1, 2), f)], (0, "att"): [((1,), f * odds), ((2,), -f)]}
+    R = np.zeros((3, n))
+    mean: dict[int, np.ndarray] = {}
+    zs = z[zo]
     for w in (0, 1):
         idx = np.flatnonzero(t == w)
         ell = min(_COV_NEIGHBORS, len(idx))
-        nb = idx[nns[w].kneighbors(z[:, None], n_neighbors=ell, return_distance=False)]
-        P = Phi[nb]
-        P = P - P.mean(axis=1, keepdims=True)
+        nn = nns[w]
+        if isinstance(nn, _Line):  # (ell, n): the j-th nearest neighbours of all units in row j
+            nb = idx[nn.kneighbors_sorted(zs, ell)]
+        else:
+            nb = idx[nn.kneighbors(zs[:, None], n_neighbors=ell, return_distance=False).T]
+        flat = nb.ravel()
         for key, u in (("ate", u_ate), ("att", u_att)):
             U = u[nb]
-            mean[w, key] = U.mean(axis=1)
-            cov[w, key] = np.einsum("nlq,nl->nq", P, U - mean[w, key][:, None]) / (ell - 1)
-    info = (Phi * f[:, None]).T @ Phi / n
+            m = U.mean(axis=0)
+            if key == "att":
+                mean[w] = m
+            U -= m
+            for rows, a in coef[w, key]:
+                r = np.bincount(flat, weights=(U * (a / (ell - 1))).ravel(), minlength=n)
+                for row in rows:
+                    R[row] += r
+    R[1:, zo] += f * (mean[1] - mean[0] - tau_att)
+    info = (Phi.T * (e * (1 - e))) @ Phi / n
     H = info + np.diag(ridge) / n
 
     def change(g: np.ndarray, c: np.ndarray) -> float:
         hg = np.linalg.solve(H, g)
         return float((2 * hg @ c + hg @ info @ hg) / n)
 
-    c = (f[:, None] * (cov[1, "ate"] / e[:, None] + cov[0, "ate"] / (1 - e)[:, None])).mean(axis=0)
     p1 = t.mean()
-    base = f[:, None] * Phi * (mean[1, "att"] - mean[0, "att"] - tau_att)[:, None]
-    c_t = (base + f[:, None] * (cov[1, "att"] + (e / (1 - e))[:, None] * cov[0, "att"])).mean(axis=0) / p1
-    d_t = (base + f[:, None] * (cov[1, "att"] - cov[0, "att"])).mean(axis=0) / p1
+    c, c_t, d_t = (Phi.T @ R.T / n).T
+    c_t, d_t = c_t / p1, d_t / p1
     return {"ate": change(-c, c), "att": change(d_t - c_t, c_t)}
 
 

@@ -166,12 +166,26 @@ def _check_arms(t: np.ndarray, name: str, after: str = "") -> None:
 # --------------------------------------------------------------------------- nuisance models
 def _fit_propensity(template: Any, X: np.ndarray, t: np.ndarray, name: str) -> tuple[Any, np.ndarray]:
     """Fit a clone of the classifier; return it and its fitted ``P(T = 1 | X)``."""
+    model, e, _ = _fit_propensity_input(template, X, t, name)
+    return model, e
+
+
+def _fit_propensity_input(template: Any, X: np.ndarray, t: np.ndarray,
+                          name: str) -> tuple[Any, np.ndarray, Any]:
+    """As :func:`_fit_propensity`, also returning the input of the model's final step.
+
+    For a pipeline that input is the transformed design (transformed once, for both the fitted
+    probabilities and :func:`_glm_design`); for any other model it is ``X`` itself.
+    """
     model = default_propensity() if template is None else clone(template)
     if not hasattr(model, "predict_proba"):
         raise EstimationError(f"{name}: the propensity model {type(model).__name__} has no predict_proba; "
                               "pass a probabilistic classifier (e.g. LogisticRegression)")
     model.fit(X, t.astype(np.int64))
-    return model, _proba(model, X)
+    if isinstance(model, Pipeline) and len(model.steps) > 1 and not isinstance(model[-1], str):
+        Z = model[:-1].transform(X)
+        return model, _proba(model[-1], Z), Z
+    return model, _proba(model, X), X
 
 
 def _proba(model: Any, X: np.ndarray) -> np.ndarray:
@@ -184,12 +198,14 @@ def _fit_regressor(template: Any, X: np.ndarray, y: np.ndarray) -> Any:
     return model.fit(X, y)
 
 
-def _glm_design(model: Any, X: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _glm_design(model: Any, X: np.ndarray, kind: str,
+                final_input: Any = None) -> tuple[np.ndarray, np.ndarray] | None:
     """``(Phi, ridge)`` of a fitted GLM nuisance whose estimation the sandwich can account for.
 
     ``Phi`` is the design the final step sees (intercept first), ``ridge`` the
     diagonal of its L2 penalty in sum-of-losses units. ``None`` for any other
-    model, which is then treated as known.
+    model, which is then treated as known. ``final_input``, when given, is that
+    design already transformed (from :func:`_fit_propensity_input`).
     """
     pre, final = (model[:-1], model[-1]) if isinstance(model, Pipeline) else (None, model)
     if pre is not None and len(pre.steps) == 0:
@@ -210,10 +226,13 @@ def _glm_design(model: Any, X: np.ndarray, kind: str) -> tuple[np.ndarray, np.nd
             strength = float(final.alpha)
         else:
             return None
-    Z = X if pre is None else pre.transform(X)
+    Z = final_input if final_input is not None else X if pre is None else pre.transform(X)
     Z = Z.toarray() if sparse.issparse(Z) else np.asarray(Z, dtype=float)
     if final.fit_intercept:
-        Z = np.column_stack([np.ones(len(Z)), Z])
+        ones = np.empty((len(Z), Z.shape[1] + 1))
+        ones[:, 0] = 1.0
+        ones[:, 1:] = Z
+        Z = ones
     ridge = np.full(Z.shape[1], strength)
     if final.fit_intercept:
         ridge[0] = 0.0
@@ -231,10 +250,12 @@ def _correction(design: tuple[np.ndarray, np.ndarray], dpsi: np.ndarray, dmean: 
     """
     Phi, ridge = design
     n = len(Phi)
+    # Products with the tall design are written as (k, n) @ (n, q): the (n, q) @ (q, k) form hits a
+    # slow BLAS path for skinny operands.
     G = Phi.T @ (dpsi * dmean[:, None]) / n
-    H = (Phi * hess_w[:, None]).T @ Phi / n + np.diag(ridge) / n
+    H = (Phi.T * hess_w) @ Phi / n + np.diag(ridge) / n
     C = np.linalg.lstsq(H, G, rcond=None)[0]
-    return resid[:, None] * (Phi @ C)
+    return (C.T @ Phi.T * resid).T
 
 
 # --------------------------------------------------------------------------- overlap
@@ -248,7 +269,8 @@ def _fmt_p(p: float) -> str:
 
 def _overlap(e: np.ndarray, t: np.ndarray, name: str, warn_at: float) -> dict[str, Any]:
     """Raise on perfect separation, warn on poor overlap; return the overlap diagnostics."""
-    at0, at1 = int((e <= 0).sum()), int((e >= 1).sum())
+    e_min, e_max = float(e.min()), float(e.max())
+    at0, at1 = (int((e <= 0).sum()), int((e >= 1).sum())) if e_min <= 0 or e_max >= 1 else (0, 0)
     if at0 or at1:
         raise EstimationError(
             f"{name}: {at0 + at1} of {len(e)} units have a fitted propensity of exactly 0 or 1 "
@@ -256,21 +278,24 @@ def _overlap(e: np.ndarray, t: np.ndarray, name: str, warn_at: float) -> dict[st
             "so their effect is not identified without extrapolation. Drop or coarsen the separating "
             "covariates, restrict the data to the region where both groups occur, or use a smoother "
             "propensity model (e.g. a penalised LogisticRegression)")
-    w = np.where(t == 1, 1 / e, 1 / (1 - e))
-    w1, w0 = w[t == 1], w[t == 0]
-    ess1, ess0 = w1.sum() ** 2 / (w1**2).sum(), w0.sum() ** 2 / (w0**2).sum()
-    r0 = (e / (1 - e))[t == 0]
-    outside = int(((e < warn_at) | (e > 1 - warn_at)).sum())
-    diag = {"propensity_min": float(e.min()), "propensity_max": float(e.max()),
+    treated = t == 1
+    n1 = int(np.count_nonzero(treated))
+    w1 = np.where(treated, 1 / e, 0.0)  # the weights of each arm, 0 in the other (adds nothing to sums)
+    w0 = np.where(treated, 0.0, 1 / (1 - e))
+    r0 = np.where(treated, 0.0, e / (1 - e))
+    ess1, ess0 = w1.sum() ** 2 / (w1 @ w1), w0.sum() ** 2 / (w0 @ w0)
+    inside = warn_at <= e_min and e_max <= 1 - warn_at
+    outside = 0 if inside else int(((e < warn_at) | (e > 1 - warn_at)).sum())
+    diag = {"propensity_min": e_min, "propensity_max": e_max,
             "n_outside_overlap": outside, "overlap_band": (warn_at, 1 - warn_at),
             "ess": float(ess1 + ess0), "ess_treated": float(ess1), "ess_control": float(ess0),
-            "ess_control_att": float(r0.sum() ** 2 / (r0**2).sum())}
+            "ess_control_att": float(r0.sum() ** 2 / (r0 @ r0))}
     if outside:
         suggest = max(0.05, warn_at)
         warnings.warn(OverlapWarning(
             f"{name}: {outside} of {len(e)} propensity scores lie outside [{warn_at:g}, {1 - warn_at:g}] "
             f"(min {_fmt_p(e.min())}, max {_fmt_p(e.max())}); effective sample size of the weights "
-            f"{ess1:.0f} of {len(w1)} treated and {ess0:.0f} of {len(w0)} control units. Weights this "
+            f"{ess1:.0f} of {n1} treated and {ess0:.0f} of {len(e) - n1} control units. Weights this "
             "extreme make the estimate unstable and its interval unreliable. Trim (e.g. "
             f"trim={suggest:g} drops units with propensity outside [{suggest:g}, {1 - suggest:g}]; the "
             "estimand becomes the effect in the overlap population), or change the estimand: att() "
@@ -391,14 +416,14 @@ class IPW(BaseEstimator):
         X, t, y = _prepare(data, name, treatment, outcome, covariates)
 
         def fit(X: np.ndarray, t: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-            model, e = _fit_propensity(self.propensity, X, t, name)
-            return {"model": model, "e": e}
+            model, e, final_input = _fit_propensity_input(self.propensity, X, t, name)
+            return {"model": model, "e": e, "input": final_input}
 
         nu, kept, X, t, y = _fit_trimmed(fit, X, t, y, bounds, name)
         e = nu["e"]
         diag = _overlap(e, t, name, self.overlap_warn)
         values, psi, dpsi_de = _ipw_scores(t, y, e, bool(self.normalized))
-        design = _glm_design(nu["model"], X, "logistic")
+        design = _glm_design(nu["model"], X, "logistic", nu["input"])
         accounted: tuple[str, ...] = ()
         if design is not None:
             v = e * (1 - e)
@@ -423,30 +448,31 @@ class IPW(BaseEstimator):
 def _ipw_scores(t: np.ndarray, y: np.ndarray, e: np.ndarray,
                 normalized: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimates ``[ate, att]``, their influence functions ``psi`` (n, 2) and ``d psi / d e``."""
+    n = len(t)
     p = t.mean()
     c = 1 - t
-    r = e / (1 - e)
+    ie, ic = 1 / e, 1 / (1 - e)
+    a, b = t * ie, c * ic  # t / e and (1 - t) / (1 - e)
     if normalized:
-        m1, m0 = np.mean(t / e), np.mean(c / (1 - e))
-        mu1, mu0 = np.mean(t * y / e) / m1, np.mean(c * y / (1 - e)) / m0
-        psi_ate = t * (y - mu1) / (e * m1) - c * (y - mu0) / ((1 - e) * m0)
-        d_ate = -t * (y - mu1) / (e**2 * m1) - c * (y - mu0) / ((1 - e) ** 2 * m0)
-        q = np.mean(c * r)
-        mu1t, mu0t = np.mean(t * y) / p, np.mean(c * r * y) / q
-        psi_att = t * (y - mu1t) / p - c * r * (y - mu0t) / q
-        d_att = -c * (y - mu0t) / ((1 - e) ** 2 * q)
+        m1, m0 = a.mean(), b.mean()
+        mu1, mu0 = (a @ y) / n / m1, (b @ y) / n / m0
+        u1, u0 = a * (y - mu1) / m1, b * (y - mu0) / m0
+        cr = b * e  # (1 - t) e / (1 - e)
+        q = cr.mean()
+        mu1t, mu0t = (t @ y) / n / p, (cr @ y) / n / q
+        v0 = b * (y - mu0t) / q
+        psi = np.stack([u1 - u0, t * (y - mu1t) / p - v0 * e])
+        d = np.stack([-(u1 * ie + u0 * ic), -v0 * ic])
         values = np.array([mu1 - mu0, mu1t - mu0t])
     else:
-        h = t * y / e - c * y / (1 - e)
-        ate = h.mean()
-        psi_ate = h - ate
-        d_ate = -t * y / e**2 - c * y / (1 - e) ** 2
-        g = t * y - c * r * y
+        ay, by = a * y, b * y
+        ate = (ay - by).mean()
+        g = t * y - by * e
         att = g.mean() / p
-        psi_att = (g - t * att) / p
-        d_att = -c * y / ((1 - e) ** 2 * p)
+        psi = np.stack([ay - by - ate, (g - t * att) / p])
+        d = np.stack([-(ay * ie + by * ic), -by * ic / p])
         values = np.array([ate, att])
-    return values, np.column_stack([psi_ate, psi_att]), np.column_stack([d_ate, d_att])
+    return values, psi.T, d.T
 
 
 # --------------------------------------------------------------------------- AIPW

@@ -382,3 +382,63 @@ def test_love_plot_draws_two_points_per_covariate() -> None:
         love_plot(b.drop(columns="smd_after"))
     with pytest.raises(EstimationError, match="threshold"):
         love_plot(b, threshold=-1)
+
+
+# ----------------------------------------------------------------------------- 1-d neighbour search
+def _pairs(q: np.ndarray, p: np.ndarray, d: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"q": q, "p": p, "d": d}).sort_values(["q", "p"], ignore_index=True)
+
+
+@pytest.mark.parametrize("decimals", [None, 1, 2])
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_line_search_matches_sklearn_with_ties(decimals: int | None, m: int) -> None:
+    """The sorted 1-d search gives exactly the pairs of the NearestNeighbors path, ties and calipers."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from causal.estimators.matching import _Line, _nearest
+
+    rng = np.random.default_rng(m)
+    z = rng.normal(size=700)
+    if decimals is not None:  # rounded scores: many exact ties, also at the m-th distance
+        z = np.round(z, decimals)
+    pool, query = z[:300], z[300:]
+    line, nn = _Line(pool), NearestNeighbors(algorithm="kd_tree").fit(pool[:, None])
+    for radius in (None, 0.05, 0.3):
+        ours = _pairs(*_nearest(query[:, None], line, m, radius, "x"))
+        theirs = _pairs(*_nearest(query[:, None], nn, m, radius, "x"))
+        pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
+    for k in (1, 2, 4):  # k nearest (ties broken arbitrarily): the same distances
+        d_ours, i_ours = line.kneighbors(query[:, None], n_neighbors=k)
+        d_theirs, _ = nn.kneighbors(query[:, None], n_neighbors=k)
+        np.testing.assert_array_equal(d_ours, d_theirs)
+        np.testing.assert_array_equal(d_ours, np.abs(query[:, None] - pool[i_ours]))
+        d_ours, i_ours = line.kneighbors(n_neighbors=k)  # the pool itself, each unit excluding itself
+        d_theirs, _ = nn.kneighbors(n_neighbors=k)
+        np.testing.assert_array_equal(d_ours, d_theirs)
+        assert (i_ours != np.arange(len(pool))[:, None]).all()
+        np.testing.assert_array_equal(d_ours, np.abs(pool[:, None] - pool[i_ours]))
+
+
+@pytest.mark.parametrize("estimator", [PropensityMatching(), PropensityMatching(n_neighbors=3, caliper=0.5),
+                                       PropensityMatching(bias_correction=True),
+                                       CovariateMatching(n_neighbors=2)])
+def test_line_search_gives_the_estimates_of_the_sklearn_search(estimator, monkeypatch) -> None:
+    """In a 1-d matching space the estimates equal those with scikit-learn's neighbour search."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from causal.estimators import matching
+
+    data, _ = draw(LINEAR, 1500, 0)
+    covs = COVS if isinstance(estimator, PropensityMatching) else COVS[:1]
+    roles = {**ROLES, "covariates": covs}
+    ours = clone(estimator).fit(data, **roles)
+    monkeypatch.setattr(matching, "_index", lambda Z: NearestNeighbors().fit(Z))
+    theirs = clone(estimator).fit(data, **roles)
+    for target in ("ate", "att"):
+        a, b = getattr(ours, target)(), getattr(theirs, target)()
+        np.testing.assert_allclose([a.value, a.stderr, a.diagnostics["stderr_ai2006"]],
+                                   [b.value, b.stderr, b.diagnostics["stderr_ai2006"]], rtol=1e-10)
+        assert a.n == b.n and a.method == b.method
+        pd.testing.assert_frame_equal(ours.balance(target), theirs.balance(target), rtol=1e-10)
+    pd.testing.assert_frame_equal(_pairs(*ours.matches_[["unit", "match", "distance"]].T.to_numpy()),
+                                  _pairs(*theirs.matches_[["unit", "match", "distance"]].T.to_numpy()))
