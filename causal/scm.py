@@ -509,10 +509,17 @@ class SCM:
         return dump_spec(self)
 
 
+_ADD_REDUCE = np.add.reduce
+_ISFINITE = np.isfinite
+_ALL = np.logical_and.reduce
+
+
 def _all_finite(a: np.ndarray) -> bool:
     """``np.isfinite(a).all()``, via one sum first (a finite sum of floats means no inf or NaN)."""
+    if a.size <= 65_536:  # small: the direct check is cheaper than entering errstate
+        return bool(_ALL(_ISFINITE(a)))
     with np.errstate(over="ignore", invalid="ignore"):
-        return math.isfinite(float(np.sum(a))) or bool(np.isfinite(a).all())
+        return math.isfinite(_ADD_REDUCE(a)) or bool(_ALL(_ISFINITE(a)))
 
 
 def _key(name: str) -> tuple[int, ...]:
