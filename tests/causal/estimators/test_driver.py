@@ -26,20 +26,13 @@ from causal.estimators.iv import TwoStageLeastSquares, Wald
 from causal.estimators.matching import CovariateMatching, PropensityMatching
 from causal.estimators.simple import DifferenceInMeans, RegressionAdjustment, ols
 from causal.estimators.weighting import AIPW, IPW, OverlapWarning
+from causal.testing import seeds_from_env
 
 K = 4.0
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples")
 
 
-def _seeds() -> list[int]:
-    spec = os.environ.get("CAUSALSIM_SEEDS", "0")
-    if "-" in spec:
-        lo, hi = map(int, spec.split("-"))
-        return list(range(lo, hi + 1))
-    return [int(s) for s in spec.split(",")]
-
-
-SEEDS = _seeds()
+SEEDS = seeds_from_env()
 
 #: Two confounders, binary treatment, heterogeneous effect 2 + x1 (ATE 2).
 BACKDOOR = load_scm({"nodes": {

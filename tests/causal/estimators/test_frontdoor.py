@@ -13,8 +13,6 @@ retries.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,19 +23,12 @@ from causal.errors import EstimationError
 from causal.estimators.bootstrap import bootstrap
 from causal.estimators.frontdoor import FrontDoor
 from causal.estimators.simple import DifferenceInMeans, ols
+from causal.testing import seeds_from_env
 
 K = 4.0
 
 
-def _seeds() -> list[int]:
-    spec = os.environ.get("CAUSALSIM_SEEDS", "0")
-    if "-" in spec:
-        lo, hi = map(int, spec.split("-"))
-        return list(range(lo, hi + 1))
-    return [int(s) for s in spec.split(",")]
-
-
-SEEDS = _seeds()
+SEEDS = seeds_from_env()
 
 # --------------------------------------------------------------- smoking -> tar -> cancer, hidden genotype u
 #: Linear: effect of x on y = 0.7 * 0.5 = 0.35; u opens x <-> y.

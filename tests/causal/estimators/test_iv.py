@@ -15,7 +15,6 @@ deviations (false-failure rate 4e-5); at 500 replications it would be only
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 
@@ -28,20 +27,13 @@ from causal import load_scm
 from causal.errors import EstimationError
 from causal.estimators.iv import TwoStageLeastSquares, Wald, WeakInstrumentWarning
 from causal.estimators.simple import DifferenceInMeans, RegressionAdjustment, ols
+from causal.testing import seeds_from_env
 
 K = 4.0
 COVERAGE_REPS = 2000
 
 
-def _seeds() -> list[int]:
-    spec = os.environ.get("CAUSALSIM_SEEDS", "0")
-    if "-" in spec:
-        lo, hi = map(int, spec.split("-"))
-        return list(range(lo, hi + 1))
-    return [int(s) for s in spec.split(",")]
-
-
-SEEDS = _seeds()
+SEEDS = seeds_from_env()
 
 # ----------------------------------------------------------------- SCMs with a hidden confounder u
 #: Continuous treatment, two instruments, one exogenous covariate, heteroskedastic outcome noise; effect 2.

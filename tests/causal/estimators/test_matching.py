@@ -27,8 +27,6 @@ No retries.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,19 +41,12 @@ from causal import load_scm
 from causal.errors import EstimationError
 from causal.estimators.matching import CovariateMatching, PropensityMatching
 from causal.plot import love_plot
+from causal.testing import seeds_from_env
 
 K = 4.0
 
 
-def _seeds() -> list[int]:
-    spec = os.environ.get("CAUSALSIM_SEEDS", "0")
-    if "-" in spec:
-        lo, hi = map(int, spec.split("-"))
-        return list(range(lo, hi + 1))
-    return [int(s) for s in spec.split(",")]
-
-
-SEEDS = _seeds()
+SEEDS = seeds_from_env()
 COVS = ["x1", "x2"]
 ROLES = {"treatment": "t", "outcome": "y", "covariates": COVS}
 

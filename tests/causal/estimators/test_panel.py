@@ -12,8 +12,6 @@ scikit-learn's ``global_random_seed`` idea). No retries.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,20 +20,13 @@ from sklearn.base import clone
 from causal.errors import EstimationError
 from causal.estimators.panel import DiD
 from causal.estimators.synth import SyntheticControl, simplex_least_squares
+from causal.testing import seeds_from_env
 
 K = 4.0
 K_CELLS = 4.5
 
 
-def _seeds() -> list[int]:
-    spec = os.environ.get("CAUSALSIM_SEEDS", "0")
-    if "-" in spec:
-        lo, hi = map(int, spec.split("-"))
-        return list(range(lo, hi + 1))
-    return [int(s) for s in spec.split(",")]
-
-
-SEEDS = _seeds()
+SEEDS = seeds_from_env()
 ROLES = {"outcome": "y", "unit": "unit", "time": "time", "treatment": "d"}
 
 
