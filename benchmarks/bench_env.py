@@ -66,6 +66,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import threadpools  # noqa: E402  (benchmarks/ is on sys.path when run)
+
 from causal.scm import SCM  # noqa: E402
 from causal.spec import load_scm  # noqa: E402
 from sim.actions import DiscreteActions  # noqa: E402
@@ -254,15 +256,6 @@ def machine() -> dict[str, Any]:
         info["simpy"] = None
     return info
 
-
-def threadpools() -> list[dict[str, Any]] | None:
-    """BLAS/OpenMP pools (threadpoolctl); call after the run, when every library is loaded."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    return [{k: p.get(k) for k in ("user_api", "internal_api", "prefix", "num_threads", "version")}
-            for p in threadpool_info()]
 
 
 def print_machine(info: dict[str, Any]) -> None:

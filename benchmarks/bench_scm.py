@@ -51,6 +51,8 @@ import scipy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import threadpools  # noqa: E402  (benchmarks/ is on sys.path when run)
+
 from causal import SCM, Hard, Linear  # noqa: E402
 from causal.noise import Normal  # noqa: E402
 
@@ -206,15 +208,6 @@ def machine() -> dict[str, Any]:
         info["dowhy"] = None
     return info
 
-
-def threadpools() -> list[dict[str, Any]] | None:
-    """BLAS/OpenMP pools (threadpoolctl); call after the run, when every library is loaded."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    return [{k: p.get(k) for k in ("user_api", "internal_api", "prefix", "num_threads", "version")}
-            for p in threadpool_info()]
 
 
 def print_machine(info: dict[str, Any]) -> None:
