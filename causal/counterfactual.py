@@ -45,6 +45,7 @@ import pandas as pd
 from causal.errors import CounterfactualError
 from causal.interventions import Intervention, Scale, Shift, check_units
 from causal.mechanisms import DiscreteMechanism, InvertibleMechanism
+from causal.scm import _all_finite
 
 if TYPE_CHECKING:
     from causal.scm import SCM
@@ -70,7 +71,7 @@ def _evidence(scm: SCM, evidence: Any) -> tuple[dict[str, np.ndarray], pd.Index]
                                   f"node -> value, got {type(evidence).__name__}")
     if len(evidence) == 0:
         raise CounterfactualError("evidence has no rows: give at least one unit")
-    unknown = [c for c in evidence.columns if c not in scm.nodes]
+    unknown = [c for c in evidence.columns if c not in scm._mechanisms]
     if unknown:
         raise CounterfactualError(f"evidence has columns {unknown} that are not nodes of the model "
                                   f"(nodes: {', '.join(scm.nodes)}); drop them")
@@ -79,8 +80,8 @@ def _evidence(scm: SCM, evidence: Any) -> tuple[dict[str, np.ndarray], pd.Index]
     except (TypeError, ValueError):
         bad = [c for c in evidence.columns if not pd.api.types.is_numeric_dtype(evidence[c])]
         raise CounterfactualError(f"evidence columns {bad} are not numeric") from None
-    finite = np.isfinite(block).all(axis=0)
-    if not finite.all():
+    if not _all_finite(block.ravel(order="K")):
+        finite = np.isfinite(block).all(axis=0)
         c = evidence.columns[int(np.argmin(finite))]
         raise CounterfactualError(f"evidence column {c!r} has NaN or infinite values; leave a node "
                                   "out of the evidence to treat it as unobserved")
@@ -263,7 +264,6 @@ def _abduct(scm: SCM, evidence: Mapping[str, np.ndarray], n_units: int, mode: st
 def _predict(scm: SCM, P: _Particles, interventions: Mapping[str, Any] | None, mode: str,
              rng: np.random.Generator) -> _Particles:
     ivs, order = scm._merged(interventions)
-    check_units(ivs, int(P.idx.max(initial=-1)) + 1 if False else 0) if False else None
     Q = P.copy()
     Q.values = {}
     with np.errstate(divide="ignore"):
@@ -318,45 +318,91 @@ def _setup(scm: SCM, evidence, interventions, samples, seed):
 
 def _exact(scm: SCM, evidence: Any, interventions: Mapping[str, Any] | None, seed: Any,
            hidden: bool) -> pd.DataFrame | None:
-    """The exact mode without particles: recover each node's noise, propagate once.
+    """The exact mode without particles: a twin network evaluated once.
 
-    Returns ``None`` when the evidence does not determine every noise (or the
-    model carries interventions of its own), so the general path takes over.
+    Nodes that no intervention reaches keep their factual values; the others are
+    replayed with the noise their factual values imply. Returns ``None`` when
+    the evidence does not determine every noise (or the model carries
+    interventions of its own), so the general path takes over.
     """
     if scm._interventions:
         return None
     ev, index = _evidence(scm, evidence)
-    if _plan(scm, ev, len(index)) != "exact":
+    n = len(index)
+    if _plan(scm, ev, n) != "exact":
         return None
     from causal.scm import as_rng
 
-    n = len(index)
-    noise = {v: scm._mechanisms[v].estimate_noise(ev[v], ev) for v in scm._noisy}
-    with np.errstate(divide="ignore"):
-        for v, u in noise.items():
-            if scm._noise[v].full_support:
+    ivs, order = scm._merged(interventions)
+    check_units(ivs, n)
+    mechs, noises = scm._mechanisms, scm._noise
+    fact: dict[str, np.ndarray] = {}
+    for v in scm._order:  # the factual world: the evidence, and unobserved deterministic nodes
+        fact[v] = ev[v] if v in ev else scm._evaluate(v, fact, None, n, {}, None, None)
+    _check_evidence(scm, ev, fact, index)
+    changed = _reached(scm, ivs)
+    policy = any(getattr(iv, "cuts_edges", False) and hasattr(iv, "fn") for iv in ivs.values())
+    rng = as_rng(seed) if policy else None
+    world: dict[str, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for v in order:
+            iv = ivs.get(v)
+            if v not in changed:
+                world[v] = fact[v]
+            elif iv is not None and iv.cuts_edges:
+                world[v] = scm._evaluate(v, world, None, n, ivs, None, rng)
+            else:
+                mech = mechs[v]
+                if noises[v] is None:
+                    out = mech.evaluate(world, None, n)
+                else:
+                    out = mech.replay(ev[v], fact, world, changed, n)
+                if iv is not None:
+                    out = iv.apply(out, n, None)
+                if not _all_finite(out):
+                    raise CounterfactualError(f"node {v!r} is not finite in the counterfactual world; "
+                                              "check its equation's domain under this intervention")
+                world[v] = out
+    frame = scm._frame(world, hidden, index=index, borrowed=frozenset(ev))
+    frame.attrs["mode"] = "exact"
+    return frame
+
+
+def _reached(scm: SCM, ivs: Mapping[str, Intervention]) -> frozenset[str]:
+    """The intervened nodes and their descendants (the nodes whose values may change)."""
+    key = frozenset(ivs)
+    cache = scm.__dict__.setdefault("_reached_cache", {})
+    out = cache.get(key)
+    if out is None:
+        out = cache[key] = key | scm._base_graph.descendants(key)
+    return out
+
+
+def _check_evidence(scm: SCM, ev: Mapping[str, np.ndarray], fact: Mapping[str, np.ndarray],
+                    index: pd.Index) -> None:
+    """Raise when fully observed evidence is impossible: noise outside its support, or a
+    deterministic node that disagrees with its equation."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for v in scm._noisy:
+            nz = scm._noise[v]
+            if nz.full_support:
                 continue
-            if not np.isfinite(scm._noise[v].logpdf(u)).all():
-                bad = int(np.flatnonzero(~np.isfinite(scm._noise[v].logpdf(u)))[0])
+            u = scm._mechanisms[v].estimate_noise(ev[v], fact)
+            ok = np.isfinite(nz.logpdf(u))
+            if not ok.all():
+                bad = int(np.flatnonzero(~ok)[0])
                 raise CounterfactualError(
                     f"the evidence of unit(s) {[index[bad]]} is impossible under the model: node {v!r} "
-                    f"would need noise {u[bad]:g}, outside the support of {scm._noise[v]}")
-    for v in scm.nodes:   # deterministic observed nodes must agree with their equations
+                    f"would need noise {u[bad]:g}, outside the support of {nz}")
+    for v in scm.nodes:
         if scm._noise[v] is None and v in ev:
-            value = scm._mechanisms[v].evaluate(ev, None, n)
+            value = scm._mechanisms[v].evaluate(fact, None, len(index))
             bad = np.flatnonzero(~(np.abs(value - ev[v]) <= 1e-9 * (1.0 + np.abs(ev[v]))))
             if len(bad):
                 raise CounterfactualError(
                     f"the evidence of unit(s) {list(index[bad[:5]])} is impossible under the model: "
                     f"node {v!r} is deterministic and its equation gives {value[bad[0]]:g}, "
                     f"not {ev[v][bad[0]]:g}")
-    ivs, order = scm._merged(interventions)
-    check_units(ivs, n)
-    policy = any(getattr(iv, "cuts_edges", False) and hasattr(iv, "fn") for iv in ivs.values())
-    values = scm._run(noise, n, ivs, order, rng=as_rng(seed) if policy else None)
-    frame = scm._frame(values, hidden, index=index)
-    frame.attrs["mode"] = "exact"
-    return frame
 
 
 def counterfactual(scm: SCM, evidence: Any = None, interventions: Mapping[str, Any] | None = None, *,

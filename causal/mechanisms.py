@@ -31,7 +31,7 @@ array([0.5, 0.5])
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -168,6 +168,15 @@ class InvertibleMechanism(Mechanism):
     def estimate_noise(self, value: np.ndarray, parents: Arrays) -> np.ndarray:
         """The noise that produced ``value`` given ``parents`` (exact abduction)."""
 
+    def replay(self, value: np.ndarray, factual: Arrays, world: Arrays, changed: Collection[str],
+               n: int) -> np.ndarray:
+        """The value in ``world`` of a unit whose noise gave ``value`` in ``factual``.
+
+        Abduction and prediction in one step (the twin network's node): parents
+        not in ``changed`` have the same value in both worlds.
+        """
+        return self.evaluate(world, self.estimate_noise(value, factual), n)
+
 
 class DiscreteMechanism(Mechanism):
     """``X = cell_values[j]`` when ``cuts[j-1] <= u < cuts[j]``, ``u ~ Uniform(0, 1)``.
@@ -269,6 +278,15 @@ class Linear(InvertibleMechanism):
 
     def estimate_noise(self, value, parents):
         return np.asarray(value, dtype=float) - self._mean(parents, len(value), None)
+
+    def replay(self, value, factual, world, changed, n):
+        # the noise cancels: x' = x + sum over changed parents of c * (p' - p); the difference
+        # first, so an unchanged parent adds exactly zero
+        out = np.array(value, dtype=float)
+        for name, c in self.coefs.items():
+            if name in changed:
+                _add_scaled(out, np.subtract(world[name], factual[name]), c)
+        return out
 
     def to_spec(self, has_noise):
         terms = [_fmt(self.intercept)] if self.intercept or not self.coefs else []

@@ -78,6 +78,11 @@ class Noise(ABC):
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Draw ``n`` values as a float64 array."""
 
+    def sample_into(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``len(out)`` values into ``out`` (the same values :meth:`sample` draws)."""
+        out[...] = self.sample(len(out), rng)
+        return out
+
     @abstractmethod
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Log density (or log mass for discrete noise) at ``x``; ``-inf`` off support."""
@@ -115,7 +120,10 @@ class Normal(Noise):
         return float(self.mean)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        out = rng.standard_normal(n)
+        return self.sample_into(np.empty(n), rng)
+
+    def sample_into(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        rng.standard_normal(out=out)
         if self.sd != 1.0:
             out *= self.sd
         if self.mean != 0.0:
@@ -148,7 +156,10 @@ class Uniform(Noise):
         return 0.5 * (self.low + self.high)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        out = rng.random(n)
+        return self.sample_into(np.empty(n), rng)
+
+    def sample_into(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        rng.random(out=out)
         if (self.low, self.high) != (0.0, 1.0):
             out *= self.high - self.low
             out += self.low

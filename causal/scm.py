@@ -236,21 +236,26 @@ class SCM:
         """Draw the exogenous noise of ``n`` units: ``{node: array}`` (deterministic nodes omitted)."""
         return self._draw(_check_n(n), as_rng(seed))
 
-    def _draw(self, n: int, rng: np.random.Generator, skip: Iterable[str] = ()) -> dict[str, np.ndarray]:
+    def _draw(self, n: int, rng: np.random.Generator, skip: Iterable[str] = (),
+              into: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """Noise of ``n`` units, each node from its own stream keyed by its name.
 
         So unit ``i`` is the same unit whatever ``n`` is (a larger sample extends
         a smaller one), and adding or removing a node leaves the others' noise
-        unchanged. One number is drawn from ``rng`` to key the streams.
+        unchanged. One number is drawn from ``rng`` to key the streams. Nodes in
+        ``into`` are drawn into the arrays given there.
         """
         base = int(rng.integers(0, 2**63))
         out = {}
+        into = into or {}
         with np.errstate(over="ignore", invalid="ignore"):   # non-finite draws are caught per node
             for v in self._noisy:
                 if v in skip:
                     continue
                 stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence([base, *_key(v)])))
-                out[v] = self._noise[v].sample(n, stream)
+                row = into.get(v)
+                out[v] = self._noise[v].sample(n, stream) if row is None \
+                    else self._noise[v].sample_into(row, stream)
         return out
 
     def _noise_arrays(self, noise: Mapping[str, Any] | pd.DataFrame) -> tuple[dict[str, np.ndarray], int]:
@@ -289,11 +294,7 @@ class SCM:
             return iv.apply(None, n, index)
         out = mech.evaluate_owned(values, u, n) if owned else mech.evaluate(values, u, n)
         if not _all_finite(out):
-            bad = int(np.flatnonzero(~np.isfinite(out))[0])
-            at = {p: float(values[p][bad]) for p in mech.parents}
-            raise ModelError(f"node {v!r} evaluated to {out[bad]} (e.g. where parents are {at}); "
-                             "check its equation's domain (log or sqrt of a negative number, "
-                             "division by zero, overflow)")
+            self._nonfinite(v, out, values)
         if iv is None:
             return out
         out = iv.apply(out, n, index)
@@ -309,24 +310,51 @@ class SCM:
             values[v] = self._evaluate(v, values, noise.get(v), n, ivs, index, rng, owned)
         return values
 
+    def _nonfinite(self, v: str, out: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
+        bad = int(np.flatnonzero(~np.isfinite(out))[0])
+        at = {p: float(values[p][bad]) for p in self._mechanisms[v].parents}
+        raise ModelError(f"node {v!r} evaluated to {out[bad]} (e.g. where parents are {at}); "
+                         "check its equation's domain (log or sqrt of a negative number, "
+                         "division by zero, overflow)")
+
     def propagate(self, noise: Mapping[str, Any] | pd.DataFrame,
                   interventions: Mapping[str, Any] | None = None, *, seed: Seed = None,
-                  nodes: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+                  nodes: Iterable[str] | None = None,
+                  overwrite_noise: bool = False) -> dict[str, np.ndarray]:
         """Compute every node from given noise, optionally under ``interventions``.
 
         Deterministic: the same noise gives the same values (``seed`` only feeds
         stochastic :class:`~causal.interventions.Policy` interventions).
         Returns ``{node: array}`` for all nodes, hidden ones included; with
         ``nodes``, only those nodes and their ancestors are computed.
+
+        ``overwrite_noise=True`` lets node values be computed in the noise
+        arrays themselves (as ``overwrite_a`` in scipy): no new array per node,
+        which is most of the cost of a large sample beyond the random draws.
+        The noise mapping is then spent. Arrays that cannot be overwritten
+        (read-only, not float64, shared between nodes) are copied.
+
+        >>> from causal.mechanisms import Linear
+        >>> from causal.noise import Normal
+        >>> m = SCM({"x": Linear(), "y": Linear({"x": 2.0})}, {"x": Normal(), "y": Normal()})
+        >>> u = {"x": np.array([1.0]), "y": np.array([0.5])}
+        >>> m.propagate(u)["y"], u["y"]
+        (array([2.5]), array([0.5]))
+        >>> m.propagate(u, overwrite_noise=True)["y"], u["y"]
+        (array([2.5]), array([2.5]))
         """
+        if not isinstance(overwrite_noise, bool):
+            raise ModelError(f"overwrite_noise must be True or False, got {overwrite_noise!r}")
         arrays, n = self._noise_arrays(noise)
+        if overwrite_noise:
+            arrays = _spendable(arrays)
         ivs, order = self._merged(interventions)
         check_units(ivs, n)
         policy = any(isinstance(iv, Policy) for iv in ivs.values())
         if nodes is not None:
             order = self._restricted(order, tuple(nodes), ivs if policy else None)
         rng = as_rng(seed) if policy else None
-        return self._run(arrays, n, ivs, order, rng=rng)
+        return self._run(arrays, n, ivs, order, rng=rng, owned=overwrite_noise)
 
     def _restricted(self, order: tuple[str, ...], nodes: tuple[str, ...],
                     policy_ivs: Mapping[str, Intervention] | None) -> tuple[str, ...]:
@@ -345,7 +373,22 @@ class SCM:
             cache[key] = out
         return out
 
-    def _frame(self, values: Mapping[str, np.ndarray], hidden: bool, index=None) -> pd.DataFrame:
+    def _column_index(self, hidden: bool) -> pd.Index:
+        """The frame columns as an Index, built once (pandas spends tens of µs building one)."""
+        cache = self.__dict__.setdefault("_columns_cache", {})
+        out = cache.get(hidden)
+        if out is None:
+            out = cache[hidden] = pd.Index(list(self.nodes if hidden else self.observed))
+        return out
+
+    def _frame(self, values: Mapping[str, np.ndarray], hidden: bool, index=None,
+               borrowed: frozenset[str] = frozenset(), block: np.ndarray | None = None,
+               rows: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """The values as a frame; arrays of ``borrowed`` nodes belong to the caller and are copied.
+
+        ``block``: a ``(columns, n)`` array whose rows (``rows``) some values may already
+        occupy; the frame is built on it.
+        """
         cols = self.nodes if hidden else self.observed
         ints = {}
         for v in cols:
@@ -354,14 +397,20 @@ class SCM:
                 if np.array_equal(as_int, values[v]):
                     ints[v] = as_int
         n = len(values[cols[0]])
+        if block is not None and not ints:
+            for v in cols:
+                if values[v] is not rows[v]:
+                    rows[v][...] = values[v]
+            return pd.DataFrame(block.T, columns=self._column_index(hidden), index=index, copy=False)
         if not ints and n <= 200_000:
             # small frames: one float block filled column by column is faster than pandas
             # sanitising each column; large ones keep the arrays (no 2-D copy)
             block = np.empty((len(cols), n))
             for j, v in enumerate(cols):
                 block[j] = values[v]
-            return pd.DataFrame(block.T, columns=list(cols), index=index, copy=False)
-        return pd.DataFrame({v: ints.get(v, values[v]) for v in cols}, index=index, copy=False)
+            return pd.DataFrame(block.T, columns=self._column_index(hidden), index=index, copy=False)
+        return pd.DataFrame({v: ints.get(v, values[v].copy() if v in borrowed else values[v]) for v in cols},
+                            index=index, copy=False)
 
     def sample(self, n: int, seed: Seed = None, *, hidden: bool = False, return_noise: bool = False):
         """Sample ``n`` units: a DataFrame of the observed nodes (all nodes with ``hidden=True``).
@@ -371,15 +420,20 @@ class SCM:
         """
         n = _check_n(n)
         rng = as_rng(seed)
+        check_units(self._interventions, n)
         # nodes set by an intervention need no noise (the others' streams are unaffected)
         cut = () if return_noise else [v for v, iv in self._interventions.items() if iv.cuts_edges]
-        noise = self._draw(n, rng, skip=cut)
-        check_units(self._interventions, n)
+        # without the noise to return, each column's noise is drawn into the frame's own block
+        # and its value computed there in place: no array per node, no copy into the frame
+        cols = self.nodes if hidden else self.observed
+        block = None if return_noise else np.empty((len(cols), n))
+        rows = {} if block is None else dict(zip(cols, block, strict=True))
+        noise = self._draw(n, rng, skip=cut, into=rows)
         policy_rng = rng.spawn(1)[0] if any(isinstance(iv, Policy) for iv in self._interventions.values()) \
             else None
         values = self._run(noise, n, self._interventions, self._order, rng=policy_rng,
                            owned=not return_noise)
-        data = self._frame(values, hidden)
+        data = self._frame(values, hidden, block=block, rows=rows)
         if return_noise:
             return data, pd.DataFrame(noise, copy=False)
         return data
@@ -394,8 +448,12 @@ class SCM:
         []
         """
         merged = {**self._interventions, **self._validated(interventions)}
-        out = SCM(self._mechanisms, self._noise, self._hidden, name=self.name, interventions=merged)
-        out.meta, out.description = self.meta, self.description
+        # the mechanisms, noise and base graph are already checked: only the graph changes
+        out = object.__new__(SCM)
+        out.__dict__.update({k: v for k, v in self.__dict__.items() if not k.endswith("_cache")})
+        out._interventions = merged
+        out._graph = out._intervened_graph(merged)
+        out._order = out._graph.topological_order()
         return out
 
     # ------------------------------------------------------------------ ground truth
@@ -520,6 +578,20 @@ def _all_finite(a: np.ndarray) -> bool:
         return bool(_ALL(_ISFINITE(a)))
     with np.errstate(over="ignore", invalid="ignore"):
         return math.isfinite(_ADD_REDUCE(a)) or bool(_ALL(_ISFINITE(a)))
+
+
+def _spendable(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays, each one safe to overwrite: copies of read-only, non-contiguous or
+    non-float64 arrays and of any array that shares memory with another one."""
+    out: dict[str, np.ndarray] = {}
+    kept: list[np.ndarray] = []
+    for v, a in arrays.items():
+        if not (a.dtype == np.float64 and a.flags.c_contiguous and a.flags.writeable) \
+                or any(np.may_share_memory(a, b) for b in kept):
+            a = a.copy()
+        kept.append(a)
+        out[v] = a
+    return out
 
 
 def _key(name: str) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "bench_scm.py"
-ROWS = ["1a", "1b", "1c", "2", "3", "4"]
+ROWS = ["1a", "1a'", "1b", "1c", "2", "3", "4"]
 PEER_ROWS = {"2", "3", "4"}
 
 

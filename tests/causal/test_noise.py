@@ -84,3 +84,13 @@ def test_sampling_uses_only_the_given_generator():
     np.random.seed(99)
     b = Normal().sample(5, np.random.default_rng(1))
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dist", CONTINUOUS + [Normal(), Uniform(), Bernoulli(0.3), Categorical((0.2, 0.8))],
+                         ids=str)
+def test_sample_into_a_row_draws_the_same_values_as_sample(dist):
+    block = np.full((3, 1001), np.nan)
+    out = dist.sample_into(block[1], np.random.default_rng(7))
+    assert out is block[1] or np.shares_memory(out, block)
+    assert np.array_equal(block[1], dist.sample(1001, np.random.default_rng(7)))
+    assert np.isnan(block[0]).all() and np.isnan(block[2]).all()

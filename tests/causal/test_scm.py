@@ -264,3 +264,51 @@ def test_function_and_additive_mechanisms():
     out = scm.propagate(noise)
     np.testing.assert_allclose(out["y"], np.sin(noise["x"]) + noise["y"])
     np.testing.assert_allclose(out["w"], out["y"] * noise["w"])
+
+
+# ------------------------------------------------------------------ overwrite_noise and do()
+def _lin():
+    return SCM({"a": Linear(intercept=1.0), "b": Linear({"a": 2.0}), "c": Linear({"a": -1.0, "b": 0.5})},
+               {"a": Normal(), "b": Normal(0, 2), "c": Normal()})
+
+
+def test_propagate_overwrite_noise_gives_the_same_values_in_the_noise_arrays():
+    m = _lin()
+    noise = m.sample_noise(1000, seed=1)
+    keep = {k: v.copy() for k, v in noise.items()}
+    ref = m.propagate(keep)
+    assert all(np.array_equal(keep[k], m.sample_noise(1000, seed=1)[k]) for k in keep)  # untouched
+    out = m.propagate(noise, overwrite_noise=True)
+    for v in ref:
+        assert np.array_equal(out[v], ref[v])
+        assert out[v] is noise[v]            # computed in place
+
+
+def test_propagate_overwrite_noise_copies_what_it_may_not_overwrite():
+    m = _lin()
+    u = m.sample_noise(50, seed=2)
+    ro = u["a"].copy()
+    ro.flags.writeable = False
+    shared = u["b"].copy()
+    ref = m.propagate({"a": ro, "b": shared, "c": shared})
+    out = m.propagate({"a": ro, "b": shared, "c": shared}, overwrite_noise=True)
+    for v in ref:
+        assert np.array_equal(out[v], ref[v])
+    assert np.array_equal(ro, u["a"])        # read-only input left alone
+    frame = pd.DataFrame(u)
+    before = frame.copy()
+    m.propagate(frame, overwrite_noise=True)
+    pd.testing.assert_frame_equal(frame, before)
+    with pytest.raises(ModelError, match="overwrite_noise"):
+        m.propagate(u, overwrite_noise="yes")
+
+
+def test_do_derives_the_same_model_as_building_it():
+    m = _lin()
+    d = m.do({"b": Hard(0.5)})
+    built = SCM(m.mechanisms, m.noise, interventions={"b": Hard(0.5)})
+    assert d.graph.directed_edges == built.graph.directed_edges and d._order == built._order
+    pd.testing.assert_frame_equal(d.sample(500, seed=3), built.sample(500, seed=3))
+    assert m.interventions == {} and set(m.graph.parents("b")) == {"a"}   # the original is unchanged
+    dd = d.do({"c": Shift(1.0)})
+    assert set(dd.interventions) == {"b", "c"} and set(d.interventions) == {"b"}
