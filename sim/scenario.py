@@ -219,8 +219,20 @@ class Scenario(ABC):
 
     def total_reward(self, values: Mapping[str, np.ndarray], actions: np.ndarray
                      ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The reward per unit and its components (:meth:`reward`).
+
+        The components are added left to right, so a unit's reward is the same
+        float sum whether it is computed alone or in a batch (``np.sum`` sums
+        eight or more terms pairwise along a contiguous axis, i.e. for one unit
+        but not for a batch).
+        """
         parts = self.reward(values, actions)
-        total = np.sum([np.asarray(p, dtype=float) for p in parts.values()], axis=0)
+        arrays = [np.asarray(p, dtype=float) for p in parts.values()]
+        if len(arrays) < 2:
+            return np.sum(arrays, axis=0), parts
+        total = arrays[0] + arrays[1]
+        for a in arrays[2:]:
+            total = total + a
         return total, parts
 
     # ------------------------------------------------------------------ data

@@ -3,20 +3,27 @@
 Each of the ``num_envs`` sub-environments is one :class:`~sim.env.CausalEnv`
 episode stream — same tape, same clock, same rewards — but a step serves them
 all with *one* vectorized SCM call: the sub-environments' tapes are stacked
-in one array ``(noise nodes, num_envs, max_units)``, the current units' noise
-is gathered at once (``noise[:, np.arange(num_envs), unit]``, as one flat
-``take``) and propagated under the batch of actions (and the per-unit state,
-for stateful scenarios).
+unit-major in one array ``(max_units, num_envs, noise nodes)``, the current
+units' noise is gathered at once (one flat ``take``; a plain view when every
+sub-environment is at the same unit, as episodes of a fixed length stay) and
+propagated under the batch of actions (and the per-unit state, for stateful
+scenarios).
 
 * Static timelines (:attr:`~sim.timeline.Timeline.static`) give every
   sub-environment's decision times in closed form at (auto)reset
   (:meth:`~sim.timeline.Timeline.times`, equal to the simpy clock to the last
   bit). State-dependent timelines fall back to one simpy
   :class:`~sim.timeline.Clock` per sub-environment, advanced in a Python loop.
-* The next units' observations come from one propagation of their context
-  nodes (under the per-unit state). Precomputing whole episodes' observations
-  at reset for static scenarios was measured no faster (1024 sub-environments,
-  100 units) and is not done.
+* (Auto)resets are batched: the sub-environments that end on the same step
+  draw their tapes one after the other, each from its own generator, through
+  the scenario's :class:`~sim.tape.TapePlan` (a few generator calls writing
+  into a block of preallocated rows), and the rest of the reset — the affine
+  part of the noise, the transposition into the unit-major array, decision
+  times, observations — is done for the whole block at once.
+* Static scenarios (no state nodes) get every unit's observation at reset, in
+  one propagation of the context nodes over the block's episodes; a step then
+  only gathers them. Stateful ones propagate the context of the next units at
+  each step (under the per-unit state).
 * The scenario's ``transition`` and ``exhausted`` are called once per step on
   the whole batch (state as ``{key: array (num_envs,)}``), so both must be
   vectorized.
@@ -64,10 +71,13 @@ from gymnasium.vector.utils import batch_space
 
 from sim.errors import SimError
 from sim.scenario import Scenario
-from sim.tape import draw_tape
+from sim.tape import TapePlan
 from sim.timeline import Clock
 
 __all__ = ["CausalVectorEnv", "vector_factory"]
+
+#: Bytes of the block into which resets draw tapes before transposing them (stays in cache).
+_SCRATCH_BYTES = 1 << 20
 
 
 class CausalVectorEnv(VectorEnv):
@@ -88,13 +98,14 @@ class CausalVectorEnv(VectorEnv):
 
     Notes
     -----
-    With :class:`~sim.testing.ToyScenario` (``max_units=100``), 1024
-    sub-environments and random actions, this environment ran about 2
-    million environment steps per second, some 80 times a
-    ``gymnasium.vector.SyncVectorEnv`` over 1024 ``CausalEnv``. Autoresets
-    cost a Python loop over the sub-environments being reset (each draws its
-    tape from its own generator); with state-dependent timelines every step
-    also advances one simpy clock per sub-environment.
+    On the 10-node scenario of ``benchmarks/bench_env.py`` (200 units per
+    episode, 1024 sub-environments, random actions) this environment runs
+    some 70 times the environment steps per second of a
+    ``gymnasium.vector.SyncVectorEnv`` over 1024 ``CausalEnv``. An autoreset
+    still costs one short Python iteration per sub-environment being reset
+    (its tape comes from its own generator, as in ``CausalEnv``); drawing
+    the normal variates is most of it. With state-dependent timelines every
+    step also advances one simpy clock per sub-environment.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["ansi"], "render_fps": 4}
@@ -126,17 +137,28 @@ class CausalVectorEnv(VectorEnv):
         self._rows = np.arange(n)
         self._closed_form = scenario.timeline.static
         self._ends_by_state = type(scenario).exhausted is not Scenario.exhausted
-        draws = m * max(1, scenario.timeline.draws_per_unit)
-        self._draws = draws
-        #: The tapes' unit noise: ``(num_envs, max_units, len(noise_items))``, so that one unit's
-        #: noise is one contiguous row (a step gathers ``num_envs`` rows, not ``num_envs * nodes``
-        #: scattered values).
-        self._noise_nodes = tuple(v for v, _ in scenario.noise_items)
-        self._noise = np.zeros((n, m, len(self._noise_nodes)))
-        #: The current units' noise ``(len(noise_items), num_envs)``, gathered by ``_observe``.
-        self._current = np.zeros((len(self._noise_nodes), n))
-        self._exponentials = np.zeros((n, draws + 1))
-        self._times = np.zeros((n, m)) if self._closed_form else None
+        self._plan = TapePlan.of(scenario)
+        self._draws = m * max(1, scenario.timeline.draws_per_unit)
+        #: The tapes' unit noise, unit-major: ``(max_units, num_envs, len(noise_items))``. One unit's
+        #: noise is one contiguous row, and sub-environments at the same unit (episodes of a fixed
+        #: length stay in step) are neighbours: a step gathers one contiguous block.
+        self._noise_nodes = self._plan.nodes
+        k = len(self._noise_nodes)
+        self._noise = np.zeros((m, n, k))
+        #: Resets draw up to ``_chunk`` tapes at a time into ``_scratch`` in the tape's own layout
+        #: ``(nodes, max_units)``, then transpose them into ``_noise`` (a block that stays in cache).
+        self._chunk = max(1, min(n, _SCRATCH_BYTES // (8 * max(1, k * m))))
+        self._scratch = np.zeros((self._chunk, k, m))
+        #: The current units' noise ``(num_envs, len(noise_items))``, gathered by ``_observe`` (a view
+        #: of ``_noise`` when every sub-environment is at the same unit).
+        self._current = np.zeros((n, k))
+        self._exponentials = np.zeros((n, self._plan.draws))
+        #: Static scenarios: every unit's observation ``(max_units, num_envs, len(context))``,
+        #: computed at (auto)reset for a whole block of episodes at once.
+        self._obs_table = np.zeros((m, n, len(scenario.context))) if scenario.static else None
+        self._context_rows = tuple(i for i, v in enumerate(self._noise_nodes) if v in scenario.context)
+        self._zeros = np.zeros(self._chunk * m) if self._obs_table is not None else None
+        self._times = np.zeros((m, n)) if self._closed_form else None  # unit-major too
         self._clocks: list[Clock | None] = [None] * n
         self._unit = np.zeros(n, dtype=np.int64)
         self._time = np.zeros(n)
@@ -242,26 +264,26 @@ class CausalVectorEnv(VectorEnv):
         if not self._started:
             raise SimError("call reset() before step()")
         sc = self.scenario
-        acts = sc.actions.check_batch(actions, self.num_envs)
+        n = self.num_envs
+        acts = sc.actions.check_batch(actions, n)
         resetting = self._autoreset
+        any_reset = bool(resetting.any())
         stepping = ~resetting
         unit = self._unit.copy()
-        noise = dict(zip(self._noise_nodes, self._current, strict=True))
-        values = sc.outcomes(noise, acts, self._state)
+        now = self._time.copy()
+        values = sc.outcomes(dict(zip(self._noise_nodes, self._current.T, strict=True)), acts, self._state)
         rewards, parts = sc.total_reward(values, acts)
         outcome = np.array(values[sc.outcome], dtype=np.float64)
-        now = self._time.copy()
+        rewards = np.array(rewards, dtype=np.float64)
+        parts = {k: np.array(p, dtype=np.float64) for k, p in parts.items()}
         if sc.dynamic:
             self._state = self._as_state(sc.transition(self._state, values, acts, now))
         done = self._advance(stepping, unit + 1)
         terminated = stepping & done
-        live = np.flatnonzero(stepping & ~done)
+        going = stepping & ~done
+        live = self._rows if not any_reset and going.all() else np.flatnonzero(going)
         self._arrive(live)
-        if len(live):
-            self._obs[live] = self._observe(live)
-        rewards = np.array(rewards, dtype=np.float64)
-        parts = {k: np.array(p, dtype=np.float64) for k, p in parts.items()}
-        any_reset = bool(resetting.any())
+        self._observe(live)
         if any_reset:  # what SyncVectorEnv reports for sub-environments that did not step
             for arr in (rewards, outcome, *parts.values()):
                 arr[resetting] = 0.0
@@ -270,13 +292,13 @@ class CausalVectorEnv(VectorEnv):
             info["outcome"], info["_outcome"] = outcome, stepping
             info["rewards"] = {**parts, **{f"_{k}": stepping for k in parts}}
             info["_rewards"] = stepping
-        info["time"], info["_time"] = now, np.ones(self.num_envs, dtype=bool)
-        info["unit"], info["_unit"] = unit, np.ones(self.num_envs, dtype=bool)
+        info["time"], info["_time"] = now, np.ones(n, dtype=bool)
+        info["unit"], info["_unit"] = unit, np.ones(n, dtype=bool)
         if any_reset:
             self._reset_rows(np.flatnonzero(resetting))
             self._add_reset_info(info, resetting)
         self._autoreset = terminated
-        return self._obs.copy(), rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
+        return self._obs.copy(), rewards, terminated, np.zeros(n, dtype=bool), info
 
     def render(self) -> tuple[str, ...] | None:
         """One text frame per sub-environment (``render_mode="ansi"``), else ``None``."""
@@ -317,48 +339,70 @@ class CausalVectorEnv(VectorEnv):
             if k not in self._state:
                 self._state[k] = np.zeros(self.num_envs)
             self._state[k][rows] = float(v)
-        for j in rows:
-            rng = self._generator(j)
-            rng.integers(2**63)  # CausalEnv's query stream: drawn to stay in step
-            tape = draw_tape(sc, rng)
-            noise_j = self._noise[j]
-            for i, v in enumerate(self._noise_nodes):
-                noise_j[:, i] = tape.noise[v]
-            self._exponentials[j] = tape.exponentials
-            if not self._closed_form:
-                clock = Clock(sc.timeline, self._exponentials[j], max_units=sc.params.max_units,
+        plan, exponentials = self._plan, self._exponentials
+        for start in range(0, len(rows), self._chunk):
+            part = rows[start:start + self._chunk]
+            block = self._scratch[:len(part)]
+            for b, j in enumerate(part.tolist()):
+                rng = self._generator(j)
+                _skip_query_seed(rng)
+                plan.fill(rng, block[b], exponentials[j])
+            plan.finish(block)
+            where = _as_index(part)
+            self._noise[:, where] = block.transpose(2, 0, 1)
+            if self._obs_table is not None:
+                self._obs_table[:, where] = self._contexts(block)
+        self._unit[rows] = 0
+        if self._closed_form:
+            where = _as_index(rows)
+            times = sc.timeline.times(exponentials[where, :self._draws])
+            if not np.all((times[:, 0] <= sc.params.horizon) & np.isfinite(times[:, 0])):
+                raise SimError("the episode has no decision point before the horizon; raise horizon")
+            self._times[:, where] = times.T
+            self._time[where] = times[:, 0]
+            self._kind[where] = sc.timeline.kind
+        else:
+            for j in rows.tolist():
+                clock = Clock(sc.timeline, exponentials[j], max_units=sc.params.max_units,
                               horizon=sc.params.horizon, state=lambda j=j: self._state_of(j))
                 point = clock.advance()
                 if point is None:
                     raise SimError("the episode has no decision point before the horizon; raise horizon")
                 self._clocks[j] = clock
                 self._time[j], self._kind[j] = point.time, point.kind
-        self._unit[rows] = 0
-        if self._closed_form:
-            times = sc.timeline.times(self._exponentials[rows, :self._draws])
-            if not np.all((times[:, 0] <= sc.params.horizon) & np.isfinite(times[:, 0])):
-                raise SimError("the episode has no decision point before the horizon; raise horizon")
-            self._times[rows] = times
-            self._time[rows] = times[:, 0]
-            self._kind[rows] = sc.timeline.kind
         self._arrive(rows)
-        self._obs[rows] = self._observe(rows)
+        self._observe(rows)
+
+    def _contexts(self, block: np.ndarray) -> np.ndarray:
+        """Static scenarios: the observations ``(max_units, len(block), len(context))`` of every unit
+        of the episodes whose noise is ``block`` ``(episodes, nodes, max_units)``."""
+        sc = self.scenario
+        episodes, _, m = block.shape
+        zeros = self._zeros[:episodes * m]  # context nodes only read context noise (validated)
+        noise = dict.fromkeys(self._noise_nodes, zeros)
+        for i in self._context_rows:
+            noise[self._noise_nodes[i]] = block[:, i, :].T.reshape(-1)
+        obs = sc.observe(sc.scm.propagate(noise, nodes=sc.context))
+        return obs.reshape(m, episodes, -1)
 
     def _advance(self, stepping: np.ndarray, following: np.ndarray) -> np.ndarray:
         """Move stepping sub-environments to their next decision point; return where episodes end."""
         sc = self.scenario
-        done = following >= sc.params.max_units
+        m = sc.params.max_units
+        done = following >= m
         if self._ends_by_state:
-            done = done | np.broadcast_to(np.asarray(sc.exhausted(self._state), dtype=bool), done.shape)
+            done |= np.asarray(sc.exhausted(self._state), dtype=bool)
         if self._closed_form:
-            m = sc.params.max_units
-            nxt = self._times.reshape(-1).take(self._rows * m + np.minimum(following, m - 1))
-            done = done | ~((nxt <= sc.params.horizon) & np.isfinite(nxt))
+            u = self._same_unit(following)
+            if u is not None:
+                nxt = self._times[min(u, m - 1)]
+            else:
+                nxt = self._times.reshape(-1).take(np.minimum(following, m - 1) * self.num_envs + self._rows)
+            done |= ~((nxt <= sc.params.horizon) & np.isfinite(nxt))
             go = stepping & ~done
-            self._time[go] = nxt[go]
-            self._unit[go] = following[go]
+            np.copyto(self._time, nxt, where=go)
+            np.copyto(self._unit, following, where=go)
             return done
-        done = done.copy()
         for j in np.flatnonzero(stepping & ~done):  # state-dependent clocks: one simpy clock each
             point = self._clocks[j].advance()
             if point is None:
@@ -378,25 +422,47 @@ class CausalVectorEnv(VectorEnv):
                 self._state[k] = np.zeros(self.num_envs)
             self._state[k][rows] = v[rows]
 
-    def _observe(self, rows: np.ndarray) -> np.ndarray:
-        """Observations of the current units of sub-environments ``rows``."""
+    def _observe(self, rows: np.ndarray) -> None:
+        """Gather the noise of the current units of sub-environments ``rows`` into ``_current`` and
+        set their observations."""
         sc = self.scenario
-        taken = self._gather(rows, self._unit[rows])
-        if len(rows) == self.num_envs:
-            self._current = taken
-        else:  # a new array: the last step's values may alias the old one
-            self._current = self._current.copy()
-            self._current[:, rows] = taken
-        noise = dict(zip(self._noise_nodes, taken, strict=True))
-        state = self._state if len(rows) == self.num_envs else {k: v[rows] for k, v in self._state.items()}
-        ivs = sc.state_interventions(state)
-        return sc.observe(sc.scm.propagate(noise, ivs, nodes=sc.context))
+        n = self.num_envs
+        if len(rows) == n:
+            u = self._same_unit(self._unit)
+            if u is not None:  # episodes in step: the current units are one contiguous block
+                self._current = self._noise[u]
+                if self._obs_table is not None:
+                    self._obs[:] = self._obs_table[u]
+                    return
+            else:
+                at = self._unit * n + self._rows
+                self._current = self._noise.reshape(-1, self._noise.shape[2]).take(at, axis=0)
+                if self._obs_table is not None:
+                    self._obs_table.reshape(-1, self._obs_table.shape[2]).take(at, axis=0, out=self._obs)
+                    return
+            taken = self._current
+        elif len(rows):
+            at = self._unit[rows] * n + rows
+            taken = self._noise.reshape(-1, self._noise.shape[2]).take(at, axis=0)
+            self._current = self._current.copy()  # the last step's values may alias the old array
+            self._current[rows] = taken
+            if self._obs_table is not None:
+                self._obs[rows] = self._obs_table.reshape(-1, self._obs_table.shape[2]).take(at, axis=0)
+                return
+        else:
+            return
+        noise = dict(zip(self._noise_nodes, taken.T, strict=True))
+        state = self._state if len(rows) == n else {k: v[rows] for k, v in self._state.items()}
+        obs = sc.observe(sc.scm.propagate(noise, sc.state_interventions(state), nodes=sc.context))
+        if len(rows) == n:
+            self._obs[:] = obs
+        else:
+            self._obs[rows] = obs
 
-    def _gather(self, rows: np.ndarray, unit: np.ndarray) -> np.ndarray:
-        """The noise ``(nodes, len(rows))`` of unit ``unit[i]`` of sub-environment ``rows[i]`` (one
-        gather of contiguous rows)."""
-        flat = self._noise.reshape(-1, len(self._noise_nodes))
-        return np.ascontiguousarray(flat.take(rows * self.scenario.params.max_units + unit, axis=0).T)
+    def _same_unit(self, units: np.ndarray) -> int | None:
+        """The unit every sub-environment is at, if they all are at the same one."""
+        u = int(units[0])
+        return u if (units == u).all() else None
 
     def _add_reset_info(self, info: dict[str, Any], mask: np.ndarray) -> None:
         n = self.num_envs
@@ -408,6 +474,22 @@ class CausalVectorEnv(VectorEnv):
         kind = np.full(n, None, dtype=object)
         kind[mask] = self._kind[mask]
         info["kind"], info["_kind"] = kind, mask.copy()
+
+
+def _skip_query_seed(rng: np.random.Generator) -> None:
+    """Advance ``rng`` past ``CausalEnv.reset``'s query seed ``rng.integers(2**63)``.
+
+    That call takes exactly one raw 64-bit draw (the range ``2**63`` is a power of two: no draw
+    is ever rejected); ``random_raw`` takes the same draw at a fifth of the cost.
+    """
+    rng.bit_generator.random_raw()
+
+
+def _as_index(rows: np.ndarray) -> slice | np.ndarray:
+    """Sorted distinct ``rows`` as a slice when they are a range (cheaper to read and write)."""
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
 
 
 class _VectorEntryPoint:

@@ -186,6 +186,24 @@ def test_params_are_frozen_and_overrides_apply_on_top_of_given_params():
     assert isinstance(sc.params, Params)
 
 
+def test_total_reward_of_one_unit_is_its_reward_in_a_batch():
+    """Nine components: ``np.sum`` would add one unit's pairwise but a batch's left to right."""
+    class ManyParts(ToyScenario):
+        def reward(self, values, actions):
+            y = np.asarray(values["y"], dtype=float)
+            return {f"part{k}": y * 10.0 ** (k - 4) for k in range(9)}
+
+    sc = ManyParts(max_units=3)
+    noise = sc.scm.sample_noise(200, seed=1)
+    actions = np.random.default_rng(2).integers(0, 2, 200)
+    batch, parts = sc.total_reward(sc.outcomes(noise, actions), actions)
+    assert len(parts) == 9
+    for i in range(200):
+        one = {v: arr[i:i + 1] for v, arr in noise.items()}
+        alone, _ = sc.total_reward(sc.outcomes(one, actions[i:i + 1]), actions[i:i + 1])
+        assert alone.tobytes() == batch[i:i + 1].tobytes()
+
+
 def test_observational_and_rct_hold_observed_nodes_only():
     sc = ToyScenario()
     obs = sc.observational(100, 0)

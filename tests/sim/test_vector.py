@@ -8,6 +8,8 @@ import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.vector.utils import batch_space
 
+import sim.vector
+from causal.spec import load_scm
 from sim.env import CausalEnv
 from sim.errors import ActionError, SimError
 from sim.registry import env_factory, register
@@ -34,6 +36,23 @@ class BusyScenario(DynamicScenario):
         return StateDependent(rate=lambda state: 1.0 + state["s"] ** 2)
 
 
+class MixedScenario(ToyScenario):
+    """The toy world with noise of several families, affine parts included, and two context nodes."""
+
+    name = "mixed"
+    context = ("x", "w")
+
+    def build_scm(self):
+        return load_scm({"name": "mixed", "nodes": {
+            "x": {"noise": "normal(1, 2)"},
+            "w": {"equation": "0.5 * x + noise", "noise": "uniform(-1, 3)"},
+            "u": {"noise": "exponential(2.5)", "hidden": True},
+            "v": {"noise": "lognormal(0, 0.5)", "hidden": True},
+            "t": {"type": "binary", "logit": "x - u"},
+            "y": {"equation": "1 + x + t * (1 + w) + u - v + noise", "noise": "normal(0, 0.5)"},
+        }})
+
+
 SCENARIOS = {
     "toy": lambda: ToyScenario(max_units=6),
     "toy-horizon": lambda: ToyScenario(max_units=30, horizon=12.0),
@@ -41,6 +60,7 @@ SCENARIOS = {
     "dose": lambda: DoseScenario(max_units=7),
     "capped": lambda: CappedScenario(max_units=9),
     "busy": lambda: BusyScenario(max_units=12, horizon=4.0),
+    "mixed-horizon": lambda: MixedScenario(max_units=10, horizon=7.0),
 }
 
 register("causalsim-test/Toy-v0", ToyScenario)
@@ -110,6 +130,45 @@ def test_linear_scenarios_are_bit_identical():
         mine, theirs = ours.step(a), ref.step(a)
         for x, y in zip(mine[:4], theirs[:4], strict=True):
             np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7])
+def test_bit_identical_whatever_the_reset_blocks(monkeypatch, chunk):
+    """Resets draw tapes in blocks of sub-environments; any block size gives the single envs' bits,
+    with episodes in step (every sub-env at the same unit) and out of step (horizon, reset_mask)."""
+    nodes = len(MixedScenario().noise_items)
+    monkeypatch.setattr(sim.vector, "_SCRATCH_BYTES", chunk * 8 * nodes * 10)  # tapes of 10 units
+    for params in ({}, {"horizon": 6.0}):
+        n = 7
+        ours = CausalVectorEnv(MixedScenario(max_units=10, **params), n)
+        ref = SyncVectorEnv([lambda params=params: CausalEnv(MixedScenario(max_units=10, **params))] * n)
+        assert ours._chunk == chunk
+        for x, y in zip(ours.reset(seed=3)[:1], ref.reset(seed=3)[:1], strict=True):
+            np.testing.assert_array_equal(x, y)
+        rng = np.random.default_rng(1)
+        for k in range(40):
+            if k == 17:
+                mask = np.array([True, False, True, True, False, False, True])
+                seeds = [50 + i if m else None for i, m in enumerate(mask)]
+                obs, _ = ours.reset(seed=seeds, options={"reset_mask": mask})
+                r_obs, _ = ref.reset(seed=seeds, options={"reset_mask": mask})
+                np.testing.assert_array_equal(obs, r_obs)
+            a = rng.integers(0, 2, n)
+            mine, theirs = ours.step(a), ref.step(a)
+            for x, y in zip(mine[:4], theirs[:4], strict=True):
+                np.testing.assert_array_equal(x, y)
+            for key in ("outcome", "time", "unit"):
+                if key in theirs[4]:
+                    mask = theirs[4][f"_{key}"]
+                    np.testing.assert_array_equal(mine[4][key][mask], theirs[4][key][mask])
+
+
+def test_skipping_the_query_seed_draws_what_causal_env_draws():
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    a.integers(2**63)
+    sim.vector._skip_query_seed(b)
+    assert a.bit_generator.state == b.bit_generator.state
+    assert a.standard_normal() == b.standard_normal()
 
 
 def test_sub_env_replays_a_single_env_across_autoresets():
