@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
+import platform
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -13,3 +17,54 @@ def threadpools() -> list[dict[str, Any]] | None:
         return None
     return [{k: p.get(k) for k in ("user_api", "internal_api", "prefix", "num_threads", "version")}
             for p in threadpool_info()]
+
+
+def _loadavg() -> list[float] | None:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def machine(packages: Iterable[str]) -> dict[str, Any]:
+    """The machine at the start of a run, with the installed version of each of ``packages``
+    (``None`` when missing; read from the metadata, without importing them)."""
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "loadavg": _loadavg(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": list(packages),
+        "env": {k: v for k, v in sorted(os.environ.items())
+                if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+    }
+    for name in info["packages"]:
+        try:
+            info[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            info[name] = None
+    return info
+
+
+def finish_machine(info: dict[str, Any]) -> dict[str, Any]:
+    """Add what is known only at the end of a run: the thread pools and the load."""
+    info["threadpools"] = threadpools()
+    info["loadavg_end"] = _loadavg()
+    return info
+
+
+def print_machine(info: dict[str, Any]) -> None:
+    """The header lines every benchmark prints above its table."""
+    print(f"machine: nproc={info['nproc']} (affinity {info['affinity']}), "
+          f"loadavg {info['loadavg']} at start, {info.get('loadavg_end')} at end, "
+          f"python {info['python']}, {info['platform']}")
+    print(", ".join(f"{name} {info[name] or 'not installed'}" for name in info["packages"]))
+    pools = info.get("threadpools")
+    if pools is None:
+        print("threads: threadpoolctl not installed")
+    elif not pools:
+        print("threads: no BLAS/OpenMP pool loaded")
+    else:
+        for p in pools:
+            print(f"threads: {p['user_api']}/{p['internal_api']} {p['prefix']} "
+                  f"{p['version']}: {p['num_threads']} threads")
+    env = ", ".join(f"{k}={v}" for k, v in info["env"].items()) or "none set"
+    print(f"env: {env}")

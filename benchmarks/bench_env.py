@@ -48,11 +48,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -66,7 +63,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import threadpools  # noqa: E402  (benchmarks/ is on sys.path when run)
+from _common import finish_machine, machine, print_machine  # noqa: E402  (benchmarks/ is on sys.path when run)
 
 from causal.scm import SCM  # noqa: E402
 from causal.spec import load_scm  # noqa: E402
@@ -235,44 +232,6 @@ class VectorLoop:
             if self.first is None:
                 self.first = rewards.copy()
         self.resets = resets // self.windows
-
-
-# ----------------------------------------------------------------------------- machine
-def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "nproc": os.cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "loadavg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "numpy": np.__version__,
-        "gymnasium": gym.__version__,
-        "env": {k: v for k, v in sorted(os.environ.items())
-                if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")},
-    }
-    try:
-        info["simpy"] = importlib.metadata.version("simpy")
-    except importlib.metadata.PackageNotFoundError:
-        info["simpy"] = None
-    return info
-
-
-
-def print_machine(info: dict[str, Any]) -> None:
-    print(f"machine: nproc={info['nproc']} (affinity {info['affinity']}), "
-          f"loadavg {info['loadavg']} at start, {info['loadavg_end']} at end, "
-          f"python {info['python']}, {info['platform']}")
-    print(f"numpy {info['numpy']}, gymnasium {info['gymnasium']}, simpy {info['simpy']}")
-    if info["threadpools"] is None:
-        print("threads: threadpoolctl not installed")
-    elif not info["threadpools"]:
-        print("threads: no BLAS/OpenMP pool loaded")
-    else:
-        for p in info["threadpools"]:
-            print(f"threads: {p['user_api']}/{p['internal_api']} {p['prefix']} "
-                  f"{p['version']}: {p['num_threads']} threads")
-    env = ", ".join(f"{k}={v}" for k, v in info["env"].items()) or "none set"
-    print(f"env: {env}")
 
 
 # ----------------------------------------------------------------------------- rows
@@ -446,10 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     if repeats < 5 and not args.quick:
         ap.error("BENCHMARKS.md asks for at least 5 repeats")
 
-    info = machine()
+    info = machine(("numpy", "gymnasium", "simpy"))
     rows, setup = run(args.quick, repeats)
-    info["threadpools"] = threadpools()
-    info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    finish_machine(info)
     print_machine(info)
     print(f"scenario: {setup['scenario']}, {setup['nodes']} nodes, {setup['max_units']} units/episode, "
           f"Poisson arrivals, 2 actions; {repeats} repeats after a warm-up, sides timed alternately"

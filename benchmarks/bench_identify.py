@@ -46,8 +46,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -58,6 +56,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import finish_machine, machine, print_machine  # noqa: E402  (benchmarks/ is on sys.path when run)
 
 from causal.graph import CausalGraph  # noqa: E402
 from causal.identify.adjustment import adjustment_sets  # noqa: E402
@@ -338,30 +338,6 @@ def make_path_row(spec: dict[str, Any], dowhy: list[list[dict]] | None, repeats:
 
 
 # ----------------------------------------------------------------------------- output
-def machine() -> dict[str, Any]:
-    import networkx as nx
-    import scipy
-
-    info: dict[str, Any] = {
-        "nproc": os.cpu_count(), "loadavg": [round(v, 2) for v in os.getloadavg()],
-        "python": platform.python_version(), "platform": platform.platform(),
-        "numpy": np.__version__, "scipy": scipy.__version__, "networkx": nx.__version__,
-        "env": {k: v for k, v in sorted(os.environ.items())
-                if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
-    try:
-        import dowhy
-        info["dowhy"] = dowhy.__version__
-    except ImportError:
-        info["dowhy"] = None
-    try:
-        from threadpoolctl import threadpool_info
-        info["blas_threads"] = [(p.get("internal_api"), p.get("num_threads"))
-                                for p in threadpool_info()]
-    except ImportError:
-        info["blas_threads"] = "threadpoolctl not installed"
-    return info
-
-
 def _t(t: dict | None) -> str:
     return "—" if t is None else (f"{t['median'] * 1e3:.2f} [{t['min'] * 1e3:.2f}, "
                                   f"{t['max'] * 1e3:.2f}]")
@@ -406,13 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     limit = args.dowhy_timeout or (2.0 if args.quick else 10.0)
     sizes, id_sizes, graphs, pairs, path_ks = ((20,), (10,), 1, 2, (12, 16)) if args.quick \
         else (SIZES, ID_SIZES, GRAPHS, PAIRS, PATH_KS)
-    info = machine()
+    info = machine(("numpy", "scipy", "networkx", "dowhy"))
     peers = not args.no_peers and info["dowhy"] is not None
-    print(f"machine: nproc={info['nproc']}, loadavg={info['loadavg']}, python {info['python']}, "
-          f"{info['platform']}")
-    print(f"numpy {info['numpy']}, scipy {info['scipy']}, networkx {info['networkx']}, "
-          f"dowhy {info['dowhy'] or 'not installed'}; BLAS threads {info['blas_threads']}; "
-          f"env {info['env'] or 'none set'}")
     print(f"repeats {repeats} after a warm-up; {graphs} graph(s) x {pairs} queries per size; "
           f"DoWhy limit {limit:g}s per call" + ("" if peers else "; DoWhy skipped"))
     try:  # not ``import causal.identify``: that name is the function, not the subpackage
@@ -430,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         dowhy = [[next(flat) for _ in spec["graphs"]] for spec in specs]
     rows = [make_row(spec, None if dowhy is None else dowhy[i], repeats, limit)
             for i, spec in enumerate(specs)]
+    print_machine(finish_machine(info))
     print()
     print(table(rows, limit))
     if not has_identify:

@@ -38,11 +38,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -53,11 +50,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import threadpools  # noqa: E402  (benchmarks/ is on sys.path when run)
+from _common import finish_machine, machine, print_machine  # noqa: E402  (benchmarks/ is on sys.path when run)
 
 from causal import SCM, Hard, Linear  # noqa: E402
 from causal.noise import Normal  # noqa: E402
@@ -206,46 +202,6 @@ def race(fns: list[Callable[[], Any]], repeats: int) -> list[dict[str, Any]]:
             times[k].append((time.perf_counter() - t0) / loops[k])
             del out  # freed outside the timed window
     return [{**_stats(t), "loops": loops[k]} for k, t in enumerate(times)]
-
-
-# ----------------------------------------------------------------------------- machine
-def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "nproc": os.cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "loadavg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "pandas": pd.__version__,
-        "env": {k: v for k, v in sorted(os.environ.items())
-                if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")},
-    }
-    try:  # without importing it (slow)
-        info["dowhy"] = importlib.metadata.version("dowhy")
-    except importlib.metadata.PackageNotFoundError:
-        info["dowhy"] = None
-    return info
-
-
-
-def print_machine(info: dict[str, Any]) -> None:
-    print(f"machine: nproc={info['nproc']} (affinity {info['affinity']}), "
-          f"loadavg {info['loadavg']} at start, {info['loadavg_end']} at end, "
-          f"python {info['python']}, {info['platform']}")
-    print(f"numpy {info['numpy']}, scipy {info['scipy']}, pandas {info['pandas']}, "
-          f"dowhy {info['dowhy'] or 'not installed'}")
-    if info["threadpools"] is None:
-        print("threads: threadpoolctl not installed")
-    elif not info["threadpools"]:
-        print("threads: no BLAS/OpenMP pool loaded")
-    else:
-        for p in info["threadpools"]:
-            print(f"threads: {p['user_api']}/{p['internal_api']} {p['prefix']} "
-                  f"{p['version']}: {p['num_threads']} threads")
-    env = ", ".join(f"{k}={v}" for k, v in info["env"].items()) or "none set"
-    print(f"env: {env}")
 
 
 # ----------------------------------------------------------------------------- rows
@@ -445,12 +401,10 @@ def main(argv: list[str] | None = None) -> int:
     if repeats < 5 and not args.quick:
         ap.error("BENCHMARKS.md asks for at least 5 repeats")
 
-    info = machine()
+    info = machine(("numpy", "scipy", "pandas", "dowhy"))
     rows, setup = run(1_000_000 // scale, 100_000 // scale, 10_000 // scale, repeats,
                       peers=not args.no_peers)
-    info["threadpools"] = threadpools()
-    info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") \
-        else None
+    finish_machine(info)
     print_machine(info)
     print(f"model: {setup['nodes']} nodes, {setup['edges']} edges (seed {DAG_SEED}), "
           f"root {setup['root']}, sink {setup['sink']}; {repeats} repeats after a warm-up, "
