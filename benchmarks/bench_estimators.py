@@ -40,6 +40,13 @@ Rows (for each n in ``--sizes``, default 10,000 and 1,000,000)
 5. ``TwoStageLeastSquares()`` (one instrument, no covariates, HC1) vs DoWhy
    ``iv.instrumental_variable`` (``Cov(y, z) / Cov(d, z)``, the same estimator).
 
+"The same propensity model" is ``default_propensity()`` on both sides. Our ``IPW``, ``AIPW`` and
+``PropensityMatching`` fit it (when no ``propensity=`` is given) with their own blocked Newton solver,
+``causal.estimators._fastfit.newton_logistic``, which takes the steps of scikit-learn's
+``newton-cholesky`` solver and stops where it stops: the fitted probabilities agree with
+scikit-learn's to rounding (``tests/test_estimators_fastfit.py``); the peers fit the pipeline with
+scikit-learn.
+
 DoWhy is timed on ``model.estimate_effect(...)``: the ``CausalModel`` (on a
 fresh copy of the data, since DoWhy writes its propensity scores into the
 frame and would skip the fit on a second call) and ``identify_effect()`` are

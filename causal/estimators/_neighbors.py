@@ -40,17 +40,21 @@ class _Line:
         self.n_samples_fit_ = len(z)
         self._pad, self._padded = 0, self.s
 
+    def _padded_pool(self, k: int) -> tuple[np.ndarray, int]:
+        """The sorted pool with ``pad > k`` sentinels -inf / +inf beyond both ends (at infinite distance)."""
+        if self._pad <= k:
+            self._pad = max(k + 1, 8)
+            fill = np.full(self._pad, np.inf)
+            self._padded = np.concatenate([-fill, self.s, fill])
+        return self._padded, self._pad
+
     def _walk(self, q: np.ndarray, left: np.ndarray, right: np.ndarray,
               k: int) -> tuple[np.ndarray, np.ndarray]:
         """Sorted positions and distances of the ``k`` nearest points, merging outwards from the pointers.
 
         Returns ``(pos, dist)`` of shape ``(k, len(q))``: the ``j``-th nearest in row ``j``.
         """
-        if self._pad <= k:  # sentinels -inf / +inf beyond both ends are at infinite distance
-            self._pad = max(k + 1, 8)
-            fill = np.full(self._pad, np.inf)
-            self._padded = np.concatenate([-fill, self.s, fill])
-        s, pad = self._padded, self._pad
+        s, pad = self._padded_pool(k)
         pos, dist = np.empty((k, len(q)), dtype=np.intp), np.empty((k, len(q)))
         left = left + pad
         gap = right - left + pad  # right - left: grows by one with every point taken
@@ -64,6 +68,25 @@ class _Line:
             left -= go_left
         pos -= pad
         return pos, dist
+
+    def window_starts(self, q: np.ndarray, k: int) -> np.ndarray:
+        """Sorted-pool positions ``lo`` such that ``s[lo:lo + k]`` are the ``k`` nearest points of each query.
+
+        The ``k`` nearest points on a line are a run of the sorted pool: these are the points of
+        :meth:`kneighbors_sorted`, ties broken alike (the same two-pointer merge, counting the steps
+        taken to the left instead of recording every point). Needs ``k <= n_samples_fit_``.
+        """
+        s, pad = self._padded_pool(k)
+        at = np.searchsorted(self.s, q)
+        left = at + (pad - 1)
+        dl, dr, go_left = np.empty(len(q)), np.empty(len(q)), np.empty(len(q), dtype=bool)
+        for step in range(k):
+            np.subtract(q, s[left], out=dl)
+            np.subtract(s[left + (step + 1)], q, out=dr)  # the right pointer: one past the points taken
+            np.less_equal(dl, dr, out=go_left)
+            left -= go_left
+        left += 1 - pad
+        return left
 
     def kneighbors_sorted(self, q: np.ndarray, k: int) -> np.ndarray:
         """Pool indices ``(k, len(q))`` of the ``k`` nearest points of queries ``q`` sorted ascending."""

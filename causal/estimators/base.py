@@ -25,7 +25,7 @@ import pandas as pd
 
 from causal.errors import EstimationError
 
-__all__ = ["Estimate", "BaseEstimator", "check_columns", "as_binary", "normal_interval"]
+__all__ = ["Estimate", "BaseEstimator", "check_columns", "column_arrays", "as_binary", "normal_interval"]
 
 
 def normal_interval(value: float, stderr: float, level: float) -> tuple[float, float]:
@@ -100,12 +100,8 @@ def _names(x: str | Iterable[str] | None, what: str) -> list[str]:
     return out
 
 
-def check_columns(data: Any, *, estimator: str, **roles: str | Sequence[str] | None) -> pd.DataFrame:
-    """Validate ``data`` has the role columns, numeric and without NaN; return the used columns.
-
-    ``roles`` maps a role (``treatment``, ``outcome``, ``covariates``, ...) to
-    column names. Raises :class:`EstimationError` naming the role and column.
-    """
+def _used_columns(data: Any, estimator: str, roles: dict[str, str | Sequence[str] | None]) -> list[str]:
+    """The distinct columns named by ``roles``, once ``data`` is known to be a non-empty frame with them."""
     if not isinstance(data, pd.DataFrame):
         raise EstimationError(f"{estimator}: data must be a pandas DataFrame, got {type(data).__name__}")
     if len(data) == 0:
@@ -118,6 +114,29 @@ def check_columns(data: Any, *, estimator: str, **roles: str | Sequence[str] | N
                                       f"(columns: {', '.join(map(str, data.columns[:20]))})")
             if c not in used:
                 used.append(c)
+    return used
+
+
+def _check_column(col: pd.Series, name: str, estimator: str) -> None:
+    """Raise the error that says what is wrong with a column: not numeric, missing or infinite values."""
+    if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+        raise EstimationError(f"{estimator}: column {name!r} is not numeric (dtype {col.dtype}); "
+                              "encode it first (e.g. pandas.get_dummies)")
+    bad = int(col.isna().sum())
+    if bad:
+        raise EstimationError(f"{estimator}: column {name!r} has {bad} missing values; drop or impute "
+                              "them first")
+    if not np.isfinite(col.to_numpy(dtype=float)).all():
+        raise EstimationError(f"{estimator}: column {name!r} has infinite values")
+
+
+def check_columns(data: Any, *, estimator: str, **roles: str | Sequence[str] | None) -> pd.DataFrame:
+    """Validate ``data`` has the role columns, numeric and without NaN; return the used columns.
+
+    ``roles`` maps a role (``treatment``, ``outcome``, ``covariates``, ...) to
+    column names. Raises :class:`EstimationError` naming the role and column.
+    """
+    used = _used_columns(data, estimator, roles)
     frame = data[used]
     # fast path: every column numeric and finite, checked with one pass per column over a zero-copy
     # view (a whole-frame block would be copied when the frame holds several dtype blocks)
@@ -128,17 +147,39 @@ def check_columns(data: Any, *, estimator: str, **roles: str | Sequence[str] | N
     except (TypeError, ValueError):  # e.g. nullable dtypes holding pd.NA: the pass below explains
         pass
     for c in used:
-        col = frame[c]
-        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
-            raise EstimationError(f"{estimator}: column {c!r} is not numeric (dtype {col.dtype}); "
-                                  "encode it first (e.g. pandas.get_dummies)")
-        bad = int(col.isna().sum())
-        if bad:
-            raise EstimationError(f"{estimator}: column {c!r} has {bad} missing values; drop or impute "
-                                  "them first")
-        if not np.isfinite(col.to_numpy(dtype=float)).all():
-            raise EstimationError(f"{estimator}: column {c!r} has infinite values")
+        _check_column(frame[c], c, estimator)
     return frame
+
+
+def column_arrays(data: Any, *, estimator: str, finite: bool = True,
+                  **roles: str | Sequence[str] | None) -> dict[str, np.ndarray]:
+    """The role columns as float arrays (views where the columns are float), validated as by
+    :func:`check_columns` but without building a sub-frame.
+
+    ``finite=False`` leaves NaN and infinite values in columns of NumPy dtypes to the caller, which
+    checks them in a pass over the data it makes anyway (e.g. on the sums of a Gram matrix) and
+    calls :func:`check_columns` to report them.
+
+    >>> arrays = column_arrays(pd.DataFrame({"t": [0, 1], "y": [1.5, 2.0]}), estimator="E", outcome="y",
+    ...                        treatment="t")
+    >>> {name: a.tolist() for name, a in arrays.items()}
+    {'y': [1.5, 2.0], 't': [0.0, 1.0]}
+    """
+    used = _used_columns(data, estimator, roles)
+    cols = {c: data[c] for c in used}
+    try:
+        if all(pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)
+               for s in cols.values()):
+            if not finite and all(isinstance(s.dtype, np.dtype) for s in cols.values()):
+                return {c: s.to_numpy(dtype=float) for c, s in cols.items()}
+            arrays = {c: s.to_numpy(dtype=float) for c, s in cols.items()}
+            if all(np.isfinite(a).all() for a in arrays.values()):
+                return arrays
+    except (TypeError, ValueError):  # e.g. nullable dtypes holding pd.NA: the pass below explains
+        pass
+    for c, s in cols.items():
+        _check_column(s, c, estimator)
+    return {c: s.to_numpy(dtype=float) for c, s in cols.items()}
 
 
 def as_binary(t: pd.Series | np.ndarray, *, estimator: str, name: str = "treatment") -> np.ndarray:

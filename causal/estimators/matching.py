@@ -95,6 +95,7 @@ import pandas as pd
 from scipy.linalg import solve_triangular
 
 from causal.errors import EstimationError
+from causal.estimators._fastfit import gram, tmatmul
 from causal.estimators._neighbors import _Index, _index, _Line, _nearest
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
 from causal.estimators.weighting import _fit_propensity_input, _glm_design
@@ -187,29 +188,41 @@ def _combine(y: np.ndarray, t: np.ndarray, parts: Sequence[tuple[np.ndarray, ...
 def _balance(X: np.ndarray, t: np.ndarray, weights: dict[str, np.ndarray],
              names: Sequence[str]) -> dict[str, pd.DataFrame]:
     """Standardized mean differences and variance ratios before and after matching, per estimand."""
-    arms = {arm: t == arm for arm in (1, 0)}
-    Xa = {arm: X[a] for arm, a in arms.items()}
+    p = X.shape[1]
+    keys = list(weights)
+    stats: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for arm in (1, 0):
+        a = t == arm
+        # All weighted means and variances of the arm's covariates from one product of [Xc, Xc²] with
+        # the arm's weights (normalised; unweighted first), Xc the covariates shifted by one of the
+        # arm's own values (the shifted-data algorithm): the variance Σ w Xc² - (Σ w Xc)² then loses
+        # no precision unless that value lies many standard deviations from the (weighted) mean, and
+        # a covariate constant in the arm has mean and variance exact (variance 0).
+        XT = X.T[:, a]
+        center = XT[:, 0].copy()
+        D = np.empty((2 * p, XT.shape[1]))
+        np.subtract(XT, center[:, None], out=D[:p])
+        np.square(D[:p], out=D[p:])
+        V = np.empty((XT.shape[1], 1 + len(keys)))
+        V[:, 0] = 1.0
+        for j, key in enumerate(keys, start=1):
+            V[:, j] = weights[key][a]
+        total = V.sum(axis=0)
+        V /= np.where(total > 0, total, 1.0)
+        S = tmatmul(D, V)
+        used = total > 0  # an arm none of whose units is used has mean and variance 0
+        stats[arm] = (np.where(used, center[:, None] + S[:p], 0.0),
+                      np.where(used, np.maximum(S[p:] - S[:p] ** 2, 0.0), 0.0))
 
-    def moments(w: np.ndarray | None) -> tuple[np.ndarray, ...]:
-        out = []
-        for arm in (1, 0):
-            if w is None:
-                ww = np.full(len(Xa[arm]), 1 / len(Xa[arm]))
-                Xw = Xa[arm]
-            else:
-                ww = w[arms[arm]]
-                keep = ww > 0  # unused units weigh 0: leave them out
-                ww, Xw = (ww, Xa[arm]) if keep.all() else (ww[keep], Xa[arm][keep])
-                ww = ww / ww.sum()
-            mean = Xw.T @ ww
-            out += [mean, ((Xw - mean) ** 2).T @ ww]
-        return tuple(out)
+    def moments(j: int) -> tuple[np.ndarray, ...]:
+        """Means and variances of both arms, unweighted (j = 0) or with the j-th weights."""
+        return stats[1][0][:, j], stats[1][1][:, j], stats[0][0][:, j], stats[0][1][:, j]
 
-    m1, v1, m0, v0 = moments(None)
+    m1, v1, m0, v0 = moments(0)
     sd = np.sqrt((v1 + v0) / 2)
     tables = {}
-    for key, w in weights.items():
-        a1, u1, a0, u0 = moments(w)
+    for j, key in enumerate(keys, start=1):
+        a1, u1, a0, u0 = moments(j)
         with np.errstate(divide="ignore", invalid="ignore"):
             smd_b = np.where(sd > 0, (m1 - m0) / sd, 0.0)
             smd_a = np.where(sd > 0, (a1 - a0) / sd, 0.0)
@@ -558,39 +571,47 @@ def _ai2016(design: tuple[np.ndarray, np.ndarray], e: np.ndarray, z: np.ndarray,
     Phi, ridge = design
     n = len(e)
     zo = np.argsort(z)  # units in the order of their score: neighbour searches run sequentially
-    e_s = e[zo]
+    zs, e_s = z[zo], e[zo]
     f = e_s * (1 - e_s)
     odds = e_s / (1 - e_s)
-    # Each mean of f·cov_w·(a scalar per unit) is linear in the neighbours' Φ rows: Σ_j Φ_j r_j / n,
-    # with r_j collecting the weights of unit j as a neighbour; so no (n, L, q) array is formed.
-    # Rows of R: c, c_t and ∂τ_t (times P(W=1)), before multiplying by Φ; rows with the same
-    # coefficient share one scatter.
+    # Each mean of f·cov_w·(a scalar a_i per unit) is linear in the neighbours' Φ rows: Σ_j Φ_j r_j / n,
+    # with r_j collecting the weights of unit j as a neighbour; so no (n, L, q) array is formed. The L
+    # nearest arm-w units of unit i on the score are a run [lo_i, lo_i + L) of the arm's units sorted by
+    # score, so r_j = (u_j Σ_{i ∋ j} a_i - Σ_{i ∋ j} a_i m_i) / (L - 1), the sums over the units i whose
+    # run holds j (lo_i in (j - L, j]) and m_i the run's mean outcome: a scatter of a_i and a_i m_i to
+    # lo_i, then a spread over the run. Rows of R: c, c_t and ∂τ_t (times P(W=1)), before multiplying by Φ;
+    # rows with the same coefficient share one scatter.
     coef = {(1, "ate"): [((0,), f / e_s)], (0, "ate"): [((0,), f / (1 - e_s))],
             (1, "att"): [((1, 2), f)], (0, "att"): [((1,), f * odds), ((2,), -f)]}
-    R = np.zeros((3, n))
+    R = np.empty((3, n))
     mean: dict[int, np.ndarray] = {}
-    zs = z[zo]
     for w in (0, 1):
         idx = np.flatnonzero(t == w)
+        nn = nns[w] if isinstance(nns[w], _Line) else _Line(z[idx])
         ell = min(_COV_NEIGHBORS, len(idx))
-        nn = nns[w]
-        if isinstance(nn, _Line):  # (ell, n): the j-th nearest neighbours of all units in row j
-            nb = idx[nn.kneighbors_sorted(zs, ell)]
-        else:
-            nb = idx[nn.kneighbors(zs[:, None], n_neighbors=ell, return_distance=False).T]
-        flat = nb.ravel()
+        lo = nn.window_starts(zs, ell)
+        units = idx[nn.order]  # the arm's units by score
+        n_runs = len(idx) - ell + 1
+        Rw = np.zeros((3, len(idx)))  # R's columns of these units, in this order
         for key, u in (("ate", u_ate), ("att", u_att)):
-            U = u[nb]
-            m = U.mean(axis=0)
+            uw = u[units]
+            shift = uw.mean()
+            uw -= shift  # centred: the products below then lose no precision to a large mean outcome
+            m = _run_sums(uw, ell)[lo] / ell
             if key == "att":
-                mean[w] = m
-            U -= m
+                mean[w] = m + shift
             for rows, a in coef[w, key]:
-                r = np.bincount(flat, weights=(U * (a / (ell - 1))).ravel(), minlength=n)
+                r = uw * _spread(np.bincount(lo, weights=a, minlength=n_runs), ell)
+                r -= _spread(np.bincount(lo, weights=a * m, minlength=n_runs), ell)
+                r /= ell - 1
                 for row in rows:
-                    R[row] += r
-    R[1:, zo] += f * (mean[1] - mean[0] - tau_att)
-    info = (Phi.T * (e * (1 - e))) @ Phi / n
+                    Rw[row] += r
+        for row in range(3):  # the arms partition the units: each column of R is set once
+            R[row][units] = Rw[row]
+    local = np.empty(n)
+    local[zo] = f * (mean[1] - mean[0] - tau_att)
+    R[1:] += local
+    info = gram(Phi.T, e * (1 - e)) / n
     H = info + np.diag(ridge) / n
 
     def change(g: np.ndarray, c: np.ndarray) -> float:
@@ -598,9 +619,36 @@ def _ai2016(design: tuple[np.ndarray, np.ndarray], e: np.ndarray, z: np.ndarray,
         return float((2 * hg @ c + hg @ info @ hg) / n)
 
     p1 = t.mean()
-    c, c_t, d_t = (Phi.T @ R.T / n).T
+    c, c_t, d_t = (tmatmul(Phi.T, R.T) / n).T
     c_t, d_t = c_t / p1, d_t / p1
     return {"ate": change(-c, c), "att": change(d_t - c_t, c_t)}
+
+
+def _run_sums(v: np.ndarray, k: int) -> np.ndarray:
+    """Totals of the runs of ``k`` consecutive entries: ``out[j] = v[j] + ... + v[j + k - 1]``.
+
+    >>> _run_sums(np.array([1.0, 2.0, 3.0, 4.0]), 2)
+    array([3., 5., 7.])
+    """
+    size = len(v) - k + 1
+    out = v[:size].copy()
+    for j in range(1, k):
+        out += v[j:j + size]
+    return out
+
+
+def _spread(v: np.ndarray, k: int) -> np.ndarray:
+    """Each run's value added to the ``k`` positions it covers: ``out[j] = v[j - k + 1] + ... + v[j]``.
+
+    The adjoint of :func:`_run_sums`: ``len(out) = len(v) + k - 1``, entries out of range count 0.
+
+    >>> _spread(np.array([3.0, 5.0, 7.0]), 2)
+    array([ 3.,  8., 12.,  7.])
+    """
+    out = np.zeros(len(v) + k - 1)
+    for j in range(k):
+        out[j:j + len(v)] += v
+    return out
 
 
 # --------------------------------------------------------------------------- covariate matching

@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from causal.errors import EstimationError
+from causal.estimators._fastfit import gram, matmul, newton_logistic, tmatmul
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
 
 __all__ = ["IPW", "AIPW", "OverlapWarning", "default_propensity"]
@@ -175,8 +176,14 @@ def _fit_propensity_input(template: Any, X: np.ndarray, t: np.ndarray,
     """As :func:`_fit_propensity`, also returning the input of the model's final step.
 
     For a pipeline that input is the transformed design (transformed once, for both the fitted
-    probabilities and :func:`_glm_design`); for any other model it is ``X`` itself.
+    probabilities and :func:`_glm_design`); for any other model it is ``X`` itself. The default model
+    (``template=None``) is fitted by :func:`_fit_default_propensity` where it can be, and the input is
+    then the whole :class:`_Design`.
     """
+    if template is None:
+        fast = _fit_default_propensity(X, t)
+        if fast is not None:
+            return fast
     model = default_propensity() if template is None else clone(template)
     if not hasattr(model, "predict_proba"):
         raise EstimationError(f"{name}: the propensity model {type(model).__name__} has no predict_proba; "
@@ -186,6 +193,64 @@ def _fit_propensity_input(template: Any, X: np.ndarray, t: np.ndarray,
         Z = model[:-1].transform(X)
         return model, _proba(model[-1], Z), Z
     return model, _proba(model, X), X
+
+
+class _Design(NamedTuple):
+    """The design of a fitted GLM nuisance and its ridge diagonal, as :func:`_glm_design` returns them."""
+
+    Phi: np.ndarray
+    ridge: np.ndarray
+
+
+#: :func:`_fit_default_propensity` leaves to scikit-learn fits with a propensity this close to 0 or 1
+#: (a linear index beyond about +-30): near separation, where the estimators' errors and warnings are
+#: those of scikit-learn's fit.
+_SEPARATION = 1e-13
+
+
+def _fit_default_propensity(X: np.ndarray, t: np.ndarray) -> tuple[Pipeline, np.ndarray, _Design] | None:
+    """:func:`default_propensity` fitted by Newton's method; ``None`` leaves the fit to scikit-learn.
+
+    The same model: covariates standardised as ``StandardScaler`` does (mean, standard deviation with
+    ``ddof=0``), then the objective of the pipeline's ``LogisticRegression`` (its ``C`` as the ridge
+    on the slopes, its ``tol``) minimised by :func:`~causal.estimators._fastfit.newton_logistic`,
+    which takes the steps of scikit-learn's ``newton-cholesky`` solver and stops where it stops: the
+    fitted probabilities agree with scikit-learn's to rounding, in a fraction of the time (one
+    blocked pass over the transposed design per step). The returned pipeline is an ordinary fitted
+    scikit-learn pipeline (``predict_proba``, ``[-1].coef_``, ...); the design
+    ``[1, standardised X]`` is returned too, for the sandwich.
+
+    ``None`` — a (nearly) constant covariate, an ill-conditioned or non-converging fit, or fitted
+    propensities within :data:`_SEPARATION` of 0 or 1 — leaves the fit to scikit-learn, whose
+    warnings and whose separation error the estimators then report as before.
+    """
+    model = default_propensity()
+    scaler, logit = model[0], model[-1]
+    n, p = X.shape
+    mean = X.mean(axis=0)
+    PhiT = np.empty((p + 1, n))  # the transposed design [1, standardised X]
+    PhiT[0] = 1.0
+    Z = PhiT[1:]
+    np.subtract(X.T, mean[:, None], out=Z)
+    var = np.einsum("ij,ij->i", Z, Z) / n
+    scale = np.sqrt(var)
+    if not ((scale > 0) & (scale > 1e-7 * np.abs(mean))).all():
+        return None
+    Z /= scale[:, None]
+    ridge = np.zeros(p + 1)
+    ridge[1:] = 1.0 / logit.C
+    fit = newton_logistic(PhiT, t, ridge, tol=logit.tol, max_iter=min(logit.max_iter, 100))
+    if fit is None:
+        return None
+    e = fit.proba
+    if not (e.min() >= _SEPARATION and e.max() <= 1 - _SEPARATION):
+        return None
+    scaler.mean_, scaler.var_, scaler.scale_ = mean, var, scale
+    scaler.n_samples_seen_, scaler.n_features_in_ = np.float64(n), p
+    logit.classes_ = np.array([0, 1])
+    logit.coef_, logit.intercept_ = fit.coef[None, 1:].copy(), fit.coef[:1].copy()
+    logit.n_iter_, logit.n_features_in_ = np.array([fit.n_iter], dtype=np.int32), p
+    return model, e, _Design(PhiT.T, ridge)
 
 
 def _proba(model: Any, X: np.ndarray) -> np.ndarray:
@@ -205,8 +270,12 @@ def _glm_design(model: Any, X: np.ndarray, kind: str,
     ``Phi`` is the design the final step sees (intercept first), ``ridge`` the
     diagonal of its L2 penalty in sum-of-losses units. ``None`` for any other
     model, which is then treated as known. ``final_input``, when given, is that
-    design already transformed (from :func:`_fit_propensity_input`).
+    design already transformed (from :func:`_fit_propensity_input`), or the
+    whole :class:`_Design` of a default propensity model fitted by
+    :func:`_fit_default_propensity`.
     """
+    if isinstance(final_input, _Design):  # already built by _fit_default_propensity
+        return final_input.Phi, final_input.ridge
     pre, final = (model[:-1], model[-1]) if isinstance(model, Pipeline) else (None, model)
     if pre is not None and len(pre.steps) == 0:
         pre = None
@@ -250,12 +319,13 @@ def _correction(design: tuple[np.ndarray, np.ndarray], dpsi: np.ndarray, dmean: 
     """
     Phi, ridge = design
     n = len(Phi)
-    # Products with the tall design are written as (k, n) @ (n, q): the (n, q) @ (q, k) form hits a
-    # slow BLAS path for skinny operands.
-    G = Phi.T @ (dpsi * dmean[:, None]) / n
-    H = (Phi.T * hess_w) @ Phi / n + np.diag(ridge) / n
+    PhiT = Phi.T  # the products with the tall design run in blocks (see causal.estimators._fastfit)
+    G = tmatmul(PhiT, dpsi * dmean[:, None]) / n
+    H = (gram(PhiT, hess_w) + np.diag(ridge)) / n
     C = np.linalg.lstsq(H, G, rcond=None)[0]
-    return (C.T @ Phi.T * resid).T
+    out = matmul(C.T, PhiT)
+    out *= resid
+    return out.T
 
 
 # --------------------------------------------------------------------------- overlap
