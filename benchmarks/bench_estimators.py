@@ -4,16 +4,18 @@
 Usage::
 
     python benchmarks/bench_estimators.py [--json PATH] [--quick] [--no-peers] [--repeats K]
-                                          [--sizes N,N,...] [--peer-limit S]
+                                          [--sizes N,N,...] [--peer-limit S] [--accuracy-reps R]
 
 Follows ``BENCHMARKS.md``: every row times one of our estimators and the peer
 a user would pick instead, in the same run, on the same data, with the same
 nuisance models and folds; each side is warmed up once, then the two are timed
 alternately (A, B, A, B, ...) so that load on a shared machine hits both alike,
 and the row gives the median of the repeats with min and max beside it.
-Accuracy is printed beside time: the absolute error of each side's estimate
-against the true ATE of the data-generating process (ours with its standard
-error, which the peers' timed calls do not compute unless noted).
+Beside time the row shows each side's estimate on the timed data set and its
+absolute error against the true effect of the data-generating process (ours
+with its standard error, which the peers' timed calls do not compute unless
+noted). That single data set says little about which estimator is more
+accurate, so accuracy is judged by a separate paired replication study (below).
 
 Data (seed 20240612, generated here: DoWhy's ``linear_dataset`` fails with
 numpy 2): five standard-normal covariates ``x1..x5``; a binary treatment with
@@ -51,15 +53,42 @@ DoWhy is timed on ``model.estimate_effect(...)``: the ``CausalModel`` (on a
 fresh copy of the data, since DoWhy writes its propensity scores into the
 frame and would skip the fit on a second call) and ``identify_effect()`` are
 built outside the timing. Targets: at n = 1,000,000 at least 2x faster than
-DoWhy and 1.5x faster than EconML; at n = 10,000 never slower (>= 1x);
-absolute error no larger than the peer's (a miss shows the excess in our
-standard errors: two different valid estimators differ by sampling noise). At
-n >= 1,000,000 a side whose warm-up takes longer than 10 s is timed 3 times
-(the row says so), and a peer whose warm-up exceeds ``--peer-limit`` seconds
-(default 300) is not timed.
+DoWhy and 1.5x faster than EconML; at n = 10,000 never slower (>= 1x); error
+no larger than the peer's (judged as below). At n >= 1,000,000 a side whose
+warm-up takes longer than 10 s is timed 3 times (the row says so), and a peer
+whose warm-up exceeds ``--peer-limit`` seconds (default 300) is not timed.
 
-``--quick`` runs n = 2,000 with 2 repeats (a smoke run, not a measurement);
-``--no-peers`` skips DoWhy and EconML.
+Accuracy: a paired replication study
+------------------------------------
+After all timing is done (so the timings are taken exactly as before), each
+size gets ``R`` independent data sets from ``make_data(n, seed)`` with seeds
+``SEED, SEED + 1, ..., SEED + R - 1``; the first is the timed data set, whose
+estimates are taken from the timed calls (fits are deterministic), so no fit is
+repeated. On every data set both sides of every row are fitted with the same
+settings as the timed calls, and each estimate's error against the true effect
+(2) is recorded. Defaults: ``R = 40`` at n < 1,000,000 and ``R = 4`` at
+n >= 1,000,000 (DoWhy's matching takes ~8 s a call there); ``--accuracy-reps R``
+sets ``R`` for every size, ``--quick`` uses ``R = 3``. Per row the table gives
+our RMSE and the peer's over the ``R`` data sets and the paired difference of
+squared errors ``D_r = (ours_r - 2)^2 - (peer_r - 2)^2``: its mean and the
+standard error of that mean (``sd(D) / sqrt(R)``), and ``z = mean / SE``.
+
+"error met" means ours is not significantly worse than the peer: ``mean(D) <=
+2 SE(D)`` (plus ``1e-9`` times the peer's mean squared error, so that two
+implementations of one estimator that differ only by rounding tie). This is a
+one-sided test at about the 2.3% level (normal approximation): when the two are
+equally accurate a row fails about 2.3% of the time by chance (with only
+``R - 1`` degrees of freedom for the SE the tail is heavier: about 2.6% at
+``R = 40`` and about 7% at ``R = 4``, for normal ``D``), so across the ten rows
+of a default run a false failure somewhere is not rare (~20%); a failure is
+worth acting on when it repeats or when ``z`` is large. With ``R < 5`` the row
+notes that the test has little power: it can then only catch a gross
+difference. The verdict says nothing about being better: a "yes" with a
+negative ``z`` near -2 or below would suggest ours is more accurate. Without
+peers (or a peer too slow to time) only our RMSE is reported.
+
+``--quick`` runs n = 2,000 with 2 repeats and 3 accuracy data sets (a smoke
+run, not a measurement); ``--no-peers`` skips DoWhy and EconML.
 """
 
 from __future__ import annotations
@@ -99,6 +128,12 @@ Y_COEF = np.array([1.0, -1.0, 0.5, 0.5, 1.0])
 SLOW_CALL_S = 10.0  # at n >= LARGE, a side slower than this is timed SLOW_REPEATS times
 SLOW_REPEATS = 3
 LARGE = 1_000_000
+ACCURACY_REPS = 40  # data sets in the paired accuracy study at n < LARGE
+ACCURACY_REPS_LARGE = 4  # ... and at n >= LARGE
+ACCURACY_REPS_QUICK = 3
+SIGNIFICANCE_SE = 2.0  # "error met": mean paired difference of squared errors <= this many SEs
+FEW_REPS = 5  # below this many data sets the paired test has little power (said in the row's notes)
+ROUNDING_RTOL = 1e-9  # ... plus this times the peer's mean squared error (equal estimators tie)
 
 
 # ----------------------------------------------------------------------------- data
@@ -287,8 +322,88 @@ def run_row(case: str, label: str, peer: str, peer_label: str, data: pd.DataFram
             "speed_met": None if ratio is None else ratio >= goal,
             "estimate": est.value, "stderr": est.stderr, "abs_error": err_ours,
             "peer_estimate": peer_value, "peer_abs_error": err_peer,
-            "accuracy_met": None if err_peer is None else err_ours <= err_peer + 1e-9 * max(1.0, err_peer),
+            # the peer enters the accuracy study only if it was timed (else it is too slow to repeat)
+            "peer_in_study": reason is None and res["peer"] is not None,
+            "accuracy": None, "accuracy_met": None,  # filled in by accuracy_study()
             "notes": res["notes"]}
+
+
+# ----------------------------------------------------------------------------- accuracy
+def accuracy_reps(n: int, override: int | None, quick: bool) -> int:
+    """Number of data sets in the paired accuracy study at size ``n``."""
+    if override is not None:
+        return override
+    if quick:
+        return ACCURACY_REPS_QUICK
+    return ACCURACY_REPS_LARGE if n >= LARGE else ACCURACY_REPS
+
+
+def study_seeds(reps: int) -> list[int]:
+    """Seeds of the study's data sets; the first, ``SEED``, is the timed data set."""
+    return [SEED + r for r in range(reps)]
+
+
+def peer_fit(case: str, peer: str, n: int) -> Callable[[pd.DataFrame], float]:
+    """``data -> estimate`` of the row's peer, with the settings of the timed call."""
+    if peer == "econml":
+        return econml_call(n)
+    setup, call = dowhy_call(case)
+    return lambda df: call(setup(df))
+
+
+def paired_summary(ours_est: list[float], peer_est: list[float] | None,
+                   seeds: list[int]) -> dict[str, Any]:
+    """Errors over the study's data sets, RMSEs, and the paired test on squared errors."""
+    e_ours = np.asarray(ours_est, dtype=float) - TRUE_ATE
+    reps = len(e_ours)
+    out: dict[str, Any] = {
+        "reps": reps, "seeds": seeds, "ours_estimates": [float(v) for v in ours_est],
+        "ours_errors": e_ours.tolist(), "rmse_ours": float(np.sqrt(np.mean(e_ours ** 2))),
+        "peer_estimates": None, "peer_errors": None, "rmse_peer": None, "sq_err_diffs": None,
+        "sq_err_diff_mean": None, "sq_err_diff_se": None, "z": None, "max_abs_estimate_diff": None,
+        "met": None}
+    if peer_est is None:
+        return out
+    e_peer = np.asarray(peer_est, dtype=float) - TRUE_ATE
+    diff = e_ours ** 2 - e_peer ** 2
+    mean = float(diff.mean())
+    se = float(diff.std(ddof=1) / np.sqrt(reps))
+    allowance = SIGNIFICANCE_SE * se + ROUNDING_RTOL * float(np.mean(e_peer ** 2))
+    out.update({
+        "peer_estimates": [float(v) for v in peer_est], "peer_errors": e_peer.tolist(),
+        "rmse_peer": float(np.sqrt(np.mean(e_peer ** 2))), "sq_err_diffs": diff.tolist(),
+        "sq_err_diff_mean": mean, "sq_err_diff_se": se, "z": mean / se if se > 0 else None,
+        "max_abs_estimate_diff": float(np.max(np.abs(e_ours - e_peer))), "met": bool(mean <= allowance)})
+    return out
+
+
+def accuracy_study(n: int, reps: int, cases: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
+    """Fit both sides of every row at size ``n`` on ``reps`` data sets and record the verdicts.
+
+    ``cases[i] = (case, peer)`` belongs to ``rows[i]``, whose timed estimates are the first data set's.
+    """
+    seeds = study_seeds(reps)
+    fits = [(ours(case), peer_fit(case, peer, n) if row["peer_in_study"] else None)
+            for (case, peer), row in zip(cases, rows, strict=True)]
+    est_ours = [[row["estimate"]] for row in rows]
+    est_peer = [[row["peer_estimate"]] if row["peer_in_study"] else None for row in rows]
+    for seed in seeds[1:]:
+        data = make_data(n, seed)
+        for i, (mine, theirs) in enumerate(fits):
+            est_ours[i].append(float(mine(data).value))
+            if theirs is not None:
+                est_peer[i].append(float(theirs(data)))
+        del data
+    for i, row in enumerate(rows):
+        acc = paired_summary(est_ours[i], est_peer[i], seeds)
+        row["accuracy"], row["accuracy_met"] = acc, acc["met"]
+        if acc["met"] is None and row["peer_estimate"] is not None:
+            row["notes"].append("accuracy study: ours only (the peer was not timed)")
+        if acc["max_abs_estimate_diff"] is not None and acc["max_abs_estimate_diff"] < 1e-6:
+            row["notes"].append(f"the two estimates agree to {acc['max_abs_estimate_diff']:.1e} "
+                                f"on all {reps} data sets")
+        if reps < FEW_REPS:
+            row["notes"].append(f"accuracy over only {reps} data sets: the paired test has little power")
 
 
 # ----------------------------------------------------------------------------- output
@@ -327,22 +442,40 @@ def _ms(s: float) -> str:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| # | n | ours | ours ms median [min, max] | reference | reference ms median [min, max] | "
-             "speed-up | target | met | ours estimate (SE), abs error | reference abs error | error met | "
-             "notes |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "speed-up | target | met | ours estimate (SE), abs error | reference abs error | "
+             "R | RMSE ours / reference | mean D (SE), z | error met | notes |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(rows, 1):
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}x"
         met = "—" if r["speed_met"] is None else ("yes" if r["speed_met"] else "NO")
-        acc = "—" if r["accuracy_met"] is None else "yes"
-        if r["accuracy_met"] is False:  # by how much, in our standard errors: noise or a real difference?
-            acc = f"NO (+{(r['abs_error'] - r['peer_abs_error']) / r['stderr']:.2f} SE)"
+        acc = "—" if r["accuracy_met"] is None else ("yes" if r["accuracy_met"] else "NO")
         peer_err = "—" if r["peer_abs_error"] is None else f"{r['peer_abs_error']:.4f}"
+        a = r["accuracy"]
+        if a is None:
+            reps, rmse, diff = "—", "—", "—"
+        else:
+            reps = str(a["reps"])
+            rmse = f"{a['rmse_ours']:.4f} / " + ("—" if a["rmse_peer"] is None else f"{a['rmse_peer']:.4f}")
+            diff = "—"
+            if a["sq_err_diff_mean"] is not None:
+                z = "—" if a["z"] is None else f"{a['z']:+.2f}"
+                diff = f"{a['sq_err_diff_mean']:+.2e} ({a['sq_err_diff_se']:.2e}), z={z}"
         lines.append(
             f"| {i} | {r['n']:,} | {r['case']} | {_t(r['ours'])} | {r['reference']} | {_t(r['ref'])} | "
             f"{ratio} | "
             f"≥ {r['target']:g}x | {met} | {r['estimate']:.4f} ({r['stderr']:.4f}), {r['abs_error']:.4f} | "
-            f"{peer_err} | {acc} | {'; '.join(r['notes']) or ''} |")
+            f"{peer_err} | {reps} | {rmse} | {diff} | {acc} | {'; '.join(r['notes']) or ''} |")
     return "\n".join(lines)
+
+
+FOOTER = (
+    "Estimate (SE) and abs errors: the timed data set only (seed {seed}). Accuracy: R data sets "
+    "(seeds {seed}, {seed} + 1, ...; the first is the timed one), both sides fitted on each; "
+    "RMSE against the true effect {true:g}; D = squared error of ours - squared error of the "
+    "reference, per data set; mean D (SE of the mean over the R data sets), z = mean / SE. "
+    "\"error met\" = ours not significantly worse: mean D <= {k:g} SE (+ {rtol:g} x the reference's "
+    "mean squared error, for rounding) — a one-sided test that fails about 2.3% of rows by chance "
+    "when the two are equally accurate (normal approximation; heavier with few data sets, ~7% at R = 4).")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -355,7 +488,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default=None, help="comma-separated sample sizes (default 10000,1000000)")
     ap.add_argument("--peer-limit", type=float, default=300.0,
                     help="seconds a peer's warm-up may take before the peer is not timed (default 300)")
+    ap.add_argument("--accuracy-reps", type=int, default=None,
+                    help=f"data sets in the paired accuracy study, for every size (default "
+                         f"{ACCURACY_REPS} at n < {LARGE:,}, {ACCURACY_REPS_LARGE} at n >= {LARGE:,}; "
+                         f"{ACCURACY_REPS_QUICK} with --quick)")
     args = ap.parse_args(argv)
+    if args.accuracy_reps is not None and args.accuracy_reps < 2:
+        ap.error("--accuracy-reps must be at least 2 (the paired test needs a standard error)")
     repeats = args.repeats or (2 if args.quick else 5)
     if repeats < 5 and not args.quick:
         ap.error("BENCHMARKS.md asks for at least 5 repeats")
@@ -382,6 +521,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"a warm-up, then {repeats} alternating repeats per side (3 for a call > {SLOW_CALL_S:g} s at "
           f"n >= {LARGE:,}); true ATE {TRUE_ATE:g}; sizes {', '.join(f'{s:,}' for s in sizes)}"
           + ("" if use_peers else "; peers skipped"))
+    reps_by_size = {n: accuracy_reps(n, args.accuracy_reps, args.quick) for n in sizes}
+    plan = ", ".join(f"{r} data sets at n={n:,}" for n, r in reps_by_size.items())
+    print(f"accuracy: a paired study over {plan} (after the timing)")
+    t_start = time.perf_counter()
     rows = []
     for n in sizes:
         data = make_data(n)
@@ -390,13 +533,34 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(f"  n={n:,} {label}: {_t(row['ours'])} ms vs {_t(row['ref'])} ms", flush=True)
         del data
+    t_timing = time.perf_counter() - t_start
+    # The accuracy study runs after all timing, so the timed calls run exactly as without it.
+    cases = [(case, peer) for case, _, peer, _ in CASES]
+    for k, n in enumerate(sizes):
+        t0 = time.perf_counter()
+        accuracy_study(n, reps_by_size[n], cases, rows[k * len(CASES):(k + 1) * len(CASES)])
+        print(f"  accuracy n={n:,}: {reps_by_size[n]} data sets in {time.perf_counter() - t0:.1f} s",
+              flush=True)
+    t_total = time.perf_counter() - t_start
+    t_accuracy = t_total - t_timing
     info["threadpools"] = threadpools()
     print(f"BLAS/OpenMP threads: {info['threadpools']}")
     print()
     print(table(rows))
+    print()
+    print(FOOTER.format(seed=SEED, true=TRUE_ATE, k=SIGNIFICANCE_SE, rtol=ROUNDING_RTOL))
+    print(f"run time {t_total:.1f} s (timing {t_timing:.1f} s, accuracy study {t_accuracy:.1f} s)")
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "repeats": repeats, "true_ate": TRUE_ATE,
-                                         "rows": rows}, indent=2, default=float))
+        args.json.write_text(json.dumps({
+            "machine": info, "repeats": repeats, "true_ate": TRUE_ATE,
+            "accuracy_study": {"reps": {str(n): r for n, r in reps_by_size.items()}, "seed": SEED,
+                               "seeds": "SEED + r for r = 0..R-1; r = 0 is the timed data set",
+                               "test": f"met iff mean(D) <= {SIGNIFICANCE_SE:g} * SE(mean D) + "
+                                       f"{ROUNDING_RTOL:g} * mean(peer sq err), "
+                                       "D = sq_err_ours - sq_err_peer",
+                               "one_sided_level_normal": 0.0228},
+            "seconds": {"timing": t_timing, "accuracy_study": t_accuracy, "total": t_total},
+            "rows": rows}, indent=2, default=float))
     return 0
 
 

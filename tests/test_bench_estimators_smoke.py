@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_estimators.py"
+
+
+def _finite(values) -> bool:
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
 
 def test_bench_estimators_quick_runs(tmp_path):
@@ -19,3 +24,25 @@ def test_bench_estimators_quick_runs(tmp_path):
     assert {r["case"].split(" ")[0] for r in result["rows"]} == {
         "AIPW", "IPW", "RegressionAdjustment", "PropensityMatching", "TwoStageLeastSquares"}
     assert all(r["ours"]["repeats"] == 2 and r["n"] == 2000 for r in result["rows"])
+
+    # the paired accuracy study: 3 data sets under --quick, the first being the timed one
+    assert result["accuracy_study"]["reps"] == {"2000": 3}
+    assert all(math.isfinite(v) for v in result["seconds"].values())
+    assert "error met" in proc.stdout and "2.3%" in proc.stdout
+    for r in result["rows"]:
+        acc = r["accuracy"]
+        assert acc["reps"] == 3 and len(acc["seeds"]) == 3 and len(set(acc["seeds"])) == 3
+        assert len(acc["ours_estimates"]) == len(acc["ours_errors"]) == 3
+        assert _finite(acc["ours_estimates"]) and _finite(acc["ours_errors"]) and _finite([acc["rmse_ours"]])
+        assert acc["ours_estimates"][0] == r["estimate"]
+        assert math.isclose(acc["rmse_ours"], math.sqrt(sum(e * e for e in acc["ours_errors"]) / 3))
+        if not r["peer_in_study"]:  # peers not installed
+            assert acc["met"] is None and r["accuracy_met"] is None
+            continue
+        for key in ("peer_estimates", "peer_errors", "sq_err_diffs"):
+            assert len(acc[key]) == 3 and _finite(acc[key]), key
+        assert acc["peer_estimates"][0] == r["peer_estimate"]
+        assert _finite([acc["rmse_peer"], acc["sq_err_diff_mean"], acc["sq_err_diff_se"]])
+        assert acc["sq_err_diff_se"] >= 0
+        assert isinstance(acc["met"], bool) and r["accuracy_met"] is acc["met"]
+        assert any("little power" in note for note in r["notes"])
