@@ -385,20 +385,28 @@ class TwoStageLeastSquares(BaseEstimator):
         cov_pi = _sandwich(Zfull, v, Rz_inv @ Rz_inv.T, self.cov_type, clusters)
         return beta, cov, pi, cov_pi, v
 
+    def _require(self, attr: str) -> None:
+        # AttributeError (not EstimationError) so that hasattr() and scikit-learn see "not fitted"
+        if "_coef" not in self.__dict__:
+            raise AttributeError(f"{attr}: this {type(self).__name__} is not fitted yet; call fit(data, ...)")
+
     @property
     def coef_(self) -> pd.Series:
         """Structural coefficients (``intercept``, the treatment, covariates)."""
+        self._require("coef_")
         return pd.Series(self._coef, index=["intercept", self.treatment_, *self.covariates_])
 
     @property
     def cov_(self) -> pd.DataFrame:
         """The robust covariance of :attr:`coef_`."""
+        self._require("cov_")
         names = ["intercept", self.treatment_, *self.covariates_]
         return pd.DataFrame(self._cov, index=names, columns=names)
 
     @property
     def first_stage_(self) -> pd.Series:
         """First-stage coefficients of the treatment on ``[1, W, Z]``."""
+        self._require("first_stage_")
         return pd.Series(self._first_stage, index=["intercept", *self.covariates_, *self.instruments_])
 
     def ate(self) -> Estimate:

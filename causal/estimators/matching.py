@@ -188,31 +188,35 @@ def _combine(y: np.ndarray, t: np.ndarray, parts: Sequence[tuple[np.ndarray, ...
 def _balance(X: np.ndarray, t: np.ndarray, weights: dict[str, np.ndarray],
              names: Sequence[str]) -> dict[str, pd.DataFrame]:
     """Standardized mean differences and variance ratios before and after matching, per estimand."""
-    p = X.shape[1]
     keys = list(weights)
     stats: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for arm in (1, 0):
         a = t == arm
-        # All weighted means and variances of the arm's covariates from one product of [Xc, Xc²] with
-        # the arm's weights (normalised; unweighted first), Xc the covariates shifted by one of the
-        # arm's own values (the shifted-data algorithm): the variance Σ w Xc² - (Σ w Xc)² then loses
-        # no precision unless that value lies many standard deviations from the (weighted) mean, and
-        # a covariate constant in the arm has mean and variance exact (variance 0).
+        # Weighted means of the arm's covariates from one product with all the arm's weights
+        # (normalised; unweighted first), then the variances by a second, compensated pass over the
+        # deviations from each mean: exact to rounding wherever the units lie. A covariate constant
+        # in the arm gets its value as mean and variance 0 exactly.
         XT = X.T[:, a]
-        center = XT[:, 0].copy()
-        D = np.empty((2 * p, XT.shape[1]))
-        np.subtract(XT, center[:, None], out=D[:p])
-        np.square(D[:p], out=D[p:])
         V = np.empty((XT.shape[1], 1 + len(keys)))
         V[:, 0] = 1.0
         for j, key in enumerate(keys, start=1):
             V[:, j] = weights[key][a]
         total = V.sum(axis=0)
         V /= np.where(total > 0, total, 1.0)
-        S = tmatmul(D, V)
+        M = tmatmul(XT, V)
+        var = np.empty_like(M)
+        D = np.empty_like(XT)
+        for j in range(V.shape[1]):
+            np.subtract(XT, M[:, j:j + 1], out=D)
+            r = tmatmul(D, V[:, j])
+            np.square(D, out=D)
+            var[:, j] = tmatmul(D, V[:, j]) - r * r
+        if XT.shape[1]:
+            const = XT.min(axis=1) == XT.max(axis=1)
+            M[const] = XT[const, :1]
+            var[const] = 0.0
         used = total > 0  # an arm none of whose units is used has mean and variance 0
-        stats[arm] = (np.where(used, center[:, None] + S[:p], 0.0),
-                      np.where(used, np.maximum(S[p:] - S[:p] ** 2, 0.0), 0.0))
+        stats[arm] = (np.where(used, M, 0.0), np.where(used, np.maximum(var, 0.0), 0.0))
 
     def moments(j: int) -> tuple[np.ndarray, ...]:
         """Means and variances of both arms, unweighted (j = 0) or with the j-th weights."""

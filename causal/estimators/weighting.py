@@ -181,7 +181,7 @@ def _fit_propensity_input(template: Any, X: np.ndarray, t: np.ndarray,
     then the whole :class:`_Design`.
     """
     if template is None:
-        fast = _fit_default_propensity(X, t)
+        fast = _fit_default_propensity(X, t, name)
         if fast is not None:
             return fast
     model = default_propensity() if template is None else clone(template)
@@ -208,7 +208,8 @@ class _Design(NamedTuple):
 _SEPARATION = 1e-13
 
 
-def _fit_default_propensity(X: np.ndarray, t: np.ndarray) -> tuple[Pipeline, np.ndarray, _Design] | None:
+def _fit_default_propensity(X: np.ndarray, t: np.ndarray,
+                            name: str = "propensity") -> tuple[Pipeline, np.ndarray, _Design] | None:
     """:func:`default_propensity` fitted by Newton's method; ``None`` leaves the fit to scikit-learn.
 
     The same model: covariates standardised as ``StandardScaler`` does (mean, standard deviation with
@@ -232,7 +233,12 @@ def _fit_default_propensity(X: np.ndarray, t: np.ndarray) -> tuple[Pipeline, np.
     PhiT[0] = 1.0
     Z = PhiT[1:]
     np.subtract(X.T, mean[:, None], out=Z)
-    var = np.einsum("ij,ij->i", Z, Z) / n
+    with np.errstate(over="ignore", invalid="ignore"):
+        var = np.einsum("ij,ij->i", Z, Z) / n
+    if not np.isfinite(var).all():
+        bad = [int(j) for j in np.flatnonzero(~np.isfinite(var))]
+        raise EstimationError(f"{name}: covariate column(s) {bad} (0-based) are too large to standardise "
+                              "(their squared deviations overflow float64, |x| above ~1e154); rescale them")
     scale = np.sqrt(var)
     if not ((scale > 0) & (scale > 1e-7 * np.abs(mean))).all():
         return None

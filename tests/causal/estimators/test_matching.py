@@ -433,3 +433,30 @@ def test_line_search_gives_the_estimates_of_the_sklearn_search(estimator, monkey
         pd.testing.assert_frame_equal(ours.balance(target), theirs.balance(target), rtol=1e-10)
     pd.testing.assert_frame_equal(_pairs(*ours.matches_[["unit", "match", "distance"]].T.to_numpy()),
                                   _pairs(*theirs.matches_[["unit", "match", "distance"]].T.to_numpy()))
+
+
+def test_balance_variances_are_exact_when_an_unused_unit_lies_far_away():
+    """Weighted variances by a second pass over deviations: a far-away unit with weight 0 (first
+    in its arm, say a control no treated unit matches) must not cost precision; a covariate
+    constant in an arm has variance exactly 0."""
+    from causal.estimators.matching import _balance
+
+    rng = np.random.default_rng(0)
+    n = 400
+    X = rng.normal(size=(n, 3))
+    t = (rng.random(n) < 0.3).astype(int)
+    t[0], X[0, 0] = 0, 1e8
+    X[t == 1, 2] = 5.0                       # constant among the treated
+    w = rng.integers(0, 3, n).astype(float)
+    w[0] = 0.0
+    out = _balance(X, t, {"att": w}, ["a", "b", "c"])["att"]
+
+    def wvar(x, v):
+        v = v / v.sum()
+        return v @ (x - v @ x) ** 2
+
+    c, tr = t == 0, t == 1
+    for j, name in enumerate("ab"):
+        expect = wvar(X[tr, j], w[tr]) / wvar(X[c, j], w[c])
+        np.testing.assert_allclose(out.loc[name, "var_ratio_after"], expect, rtol=1e-9)
+    assert out.loc["c", "var_ratio_after"] == 0.0 and out.loc["c", "var_ratio_before"] == 0.0

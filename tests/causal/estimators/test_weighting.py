@@ -463,3 +463,15 @@ def test_aipw_interval_coverage_over_500_replications():
         hits += est.covers(ate)
     print(f"\nAIPW 95% interval coverage over 500 replications: {hits / 5:.1f}%")
     assert 0.93 <= hits / 500 <= 0.97
+
+
+def test_covariates_too_large_to_standardise_are_an_estimation_error():
+    # squared deviations overflow: the default propensity model cannot standardise the covariate;
+    # it must not be dropped silently (which would return the unadjusted difference)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    t = (rng.random(2000) < 1 / (1 + np.exp(-2 * x))).astype(int)
+    df = pd.DataFrame({"x": x * 1e160, "t": t, "y": t + 3 * x + rng.normal(size=2000)})
+    for est in (IPW(), AIPW()):
+        with pytest.raises(EstimationError, match="too large to standardise"):
+            est.fit(df, treatment="t", outcome="y", covariates=["x"])
