@@ -153,8 +153,8 @@ def test_estimators_with_the_fast_default_equal_those_fitted_by_scikit_learn(n: 
 
     fitted = []
 
-    def spy(X, t):
-        out = _fit_default_propensity(X, t)
+    def spy(X, t, name="propensity"):
+        out = _fit_default_propensity(X, t, name)
         fitted.append(out is not None)
         return out
 
