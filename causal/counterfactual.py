@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from causal.errors import CounterfactualError
+from causal.errors import CounterfactualError, ModelError
 from causal.interventions import Intervention, Scale, Shift, check_units
 from causal.mechanisms import DiscreteMechanism, InvertibleMechanism
 from causal.scm import _all_finite
@@ -357,13 +357,15 @@ def _exact(scm: SCM, evidence: Any, interventions: Mapping[str, Any] | None, see
                     out = mech.evaluate(world, None, n)
                 else:
                     out = mech.replay(ev[v], fact, world, changed, n)
+                if not _all_finite(out):
+                    scm._nonfinite(v, out, world)   # the same ModelError as the other modes
                 if iv is not None:
                     out = iv.apply(out, n, None)
-                if not _all_finite(out):
-                    raise CounterfactualError(f"node {v!r} is not finite in the counterfactual world; "
-                                              "check its equation's domain under this intervention")
+                    if not _all_finite(out):
+                        raise ModelError(f"node {v!r} is not finite under {iv}; use a smaller shift or scale")
                 world[v] = out
-    frame = scm._frame(world, hidden, index=index, borrowed=frozenset(ev))
+    # the unreached nodes' arrays are (or may view) the caller's evidence: the answer gets copies
+    frame = scm._frame(world, hidden, index=index, borrowed=frozenset(world) - changed)
     frame.attrs["mode"] = "exact"
     return frame
 

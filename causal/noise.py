@@ -120,9 +120,14 @@ class Normal(Noise):
         return float(self.mean)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.sample_into(np.empty(n), rng)
+        return self._fill(np.empty(n), rng)
 
     def sample_into(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if type(self).sample is not Normal.sample:  # a subclass that draws its own way
+            return super().sample_into(out, rng)
+        return self._fill(out, rng)
+
+    def _fill(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         rng.standard_normal(out=out)
         if self.sd != 1.0:
             out *= self.sd
@@ -156,9 +161,14 @@ class Uniform(Noise):
         return 0.5 * (self.low + self.high)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.sample_into(np.empty(n), rng)
+        return self._fill(np.empty(n), rng)
 
     def sample_into(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if type(self).sample is not Uniform.sample:  # a subclass that draws its own way
+            return super().sample_into(out, rng)
+        return self._fill(out, rng)
+
+    def _fill(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         rng.random(out=out)
         if (self.low, self.high) != (0.0, 1.0):
             out *= self.high - self.low

@@ -332,7 +332,8 @@ class SCM:
         arrays themselves (as ``overwrite_a`` in scipy): no new array per node,
         which is most of the cost of a large sample beyond the random draws.
         The noise mapping is then spent. Arrays that cannot be overwritten
-        (read-only, not float64, shared between nodes) are copied.
+        (read-only, not float64, shared between nodes) are copied, and so
+        are the columns of a noise DataFrame.
 
         >>> from causal.mechanisms import Linear
         >>> from causal.noise import Normal
@@ -346,7 +347,7 @@ class SCM:
         if not isinstance(overwrite_noise, bool):
             raise ModelError(f"overwrite_noise must be True or False, got {overwrite_noise!r}")
         arrays, n = self._noise_arrays(noise)
-        if overwrite_noise:
+        if overwrite_noise and not isinstance(noise, pd.DataFrame):  # a frame's columns are never spent
             arrays = _spendable(arrays)
         ivs, order = self._merged(interventions)
         check_units(ivs, n)
@@ -354,7 +355,8 @@ class SCM:
         if nodes is not None:
             order = self._restricted(order, tuple(nodes), ivs if policy else None)
         rng = as_rng(seed) if policy else None
-        return self._run(arrays, n, ivs, order, rng=rng, owned=overwrite_noise)
+        return self._run(arrays, n, ivs, order, rng=rng,
+                         owned=overwrite_noise and not isinstance(noise, pd.DataFrame))
 
     def _restricted(self, order: tuple[str, ...], nodes: tuple[str, ...],
                     policy_ivs: Mapping[str, Intervention] | None) -> tuple[str, ...]:
@@ -374,7 +376,8 @@ class SCM:
         return out
 
     def _column_index(self, hidden: bool) -> pd.Index:
-        """The frame columns as an Index, built once (pandas spends tens of µs building one)."""
+        """The frame columns as an Index, built once (pandas spends tens of µs building one);
+        each frame gets a shallow copy, so renaming one frame's columns leaves the others alone."""
         cache = self.__dict__.setdefault("_columns_cache", {})
         out = cache.get(hidden)
         if out is None:
@@ -401,14 +404,14 @@ class SCM:
             for v in cols:
                 if values[v] is not rows[v]:
                     rows[v][...] = values[v]
-            return pd.DataFrame(block.T, columns=self._column_index(hidden), index=index, copy=False)
+            return pd.DataFrame(block.T, columns=self._column_index(hidden).copy(), index=index, copy=False)
         if not ints and n <= 200_000:
             # small frames: one float block filled column by column is faster than pandas
             # sanitising each column; large ones keep the arrays (no 2-D copy)
             block = np.empty((len(cols), n))
             for j, v in enumerate(cols):
                 block[j] = values[v]
-            return pd.DataFrame(block.T, columns=self._column_index(hidden), index=index, copy=False)
+            return pd.DataFrame(block.T, columns=self._column_index(hidden).copy(), index=index, copy=False)
         return pd.DataFrame({v: ints.get(v, values[v].copy() if v in borrowed else values[v]) for v in cols},
                             index=index, copy=False)
 

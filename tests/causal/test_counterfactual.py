@@ -316,3 +316,24 @@ def test_exact_path_nonlinear_additive_nodes_replay_their_noise():
     y1 = np.exp(0.15) + u_y
     np.testing.assert_allclose(cf["y"], y1, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(cf["w"], y1 ** 2 - 0.3 + u_w, rtol=1e-11, atol=1e-11)
+
+
+def test_exact_path_large_answers_do_not_view_the_evidence():
+    # beyond 200,000 units the frame keeps the arrays: unreached nodes (here z = x, deterministic
+    # and not in the evidence) must still be copies, not views of the caller's evidence
+    scm = SCM({"x": Linear(), "z": Function(lambda p, u: p["x"], parents=["x"], uses_noise=False),
+               "y": Linear({"x": 1.0}), "w": Linear({"y": 1.0})},
+              {"x": Normal(), "y": Normal(), "w": Normal()})
+    ev = scm.sample(200_001, seed=1)[["x", "y", "w"]]
+    cf = scm.counterfactual(ev, {"y": 0.0})
+    for v in cf.columns:
+        assert not any(np.shares_memory(cf[v].to_numpy(), ev[c].to_numpy()) for c in ev.columns), v
+    assert np.array_equal(cf["z"].to_numpy(), ev["x"].to_numpy())
+
+
+def test_exact_path_nonfinite_values_raise_the_model_error_of_the_other_modes():
+    from causal.errors import ModelError
+
+    scm = SCM({"x": Linear(), "y": Additive("log(x)")}, {"x": Normal(2, 0.1), "y": Normal()})
+    with pytest.raises(ModelError, match="evaluated to -inf"):
+        scm.counterfactual(scm.sample(3, seed=0), {"x": 0.0})

@@ -312,3 +312,33 @@ def test_do_derives_the_same_model_as_building_it():
     assert m.interventions == {} and set(m.graph.parents("b")) == {"a"}   # the original is unchanged
     dd = d.do({"c": Shift(1.0)})
     assert set(dd.interventions) == {"b", "c"} and set(d.interventions) == {"b"}
+
+
+def test_sample_uses_a_noise_subclass_own_sampler():
+    # sample() draws into the frame's block; a subclass that overrides sample() must still be used
+    class ClippedNormal(Normal):
+        def sample(self, n, rng):
+            return np.clip(super().sample(n, rng), -1.0, 1.0)
+
+    m = SCM({"x": Linear()}, {"x": ClippedNormal()})
+    a = m.sample(20_000, seed=0)
+    b, _ = m.sample(20_000, seed=0, return_noise=True)
+    assert a["x"].abs().max() <= 1.0
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_frames_do_not_share_their_column_index():
+    m = _lin()
+    d = m.sample(5, seed=1)
+    d.columns.name = "var"
+    assert m.sample(5, seed=2).columns.name is None
+    assert m.counterfactual(m.sample(2, seed=3), {"a": 0.0}).columns.name is None
+
+
+def test_propagate_never_spends_the_columns_of_a_noise_frame():
+    m = _lin()
+    frame = pd.DataFrame(m.sample_noise(100, seed=4))
+    before = frame.copy()
+    out = m.propagate(frame, overwrite_noise=True)
+    pd.testing.assert_frame_equal(frame, before)
+    assert not any(np.shares_memory(out[v], frame[v].to_numpy()) for v in out)
