@@ -393,6 +393,8 @@ class SCM:
         occupy; the frame is built on it.
         """
         cols = self.nodes if hidden else self.observed
+        if index is not None:  # the caller's (e.g. the evidence's) index: renaming ours leaves theirs
+            index = index.copy()
         ints = {}
         for v in cols:
             if self._mechanisms[v].discrete_output and v not in self._interventions:

@@ -337,3 +337,12 @@ def test_exact_path_nonfinite_values_raise_the_model_error_of_the_other_modes():
     scm = SCM({"x": Linear(), "y": Additive("log(x)")}, {"x": Normal(2, 0.1), "y": Normal()})
     with pytest.raises(ModelError, match="evaluated to -inf"):
         scm.counterfactual(scm.sample(3, seed=0), {"x": 0.0})
+
+
+def test_answers_do_not_share_the_evidence_index():
+    scm = chain()
+    units = scm.sample(10, seed=8)
+    cf = scm.counterfactual(units, {"x": 1.0})
+    cf.index.name = "unit"
+    assert units.index.name is None
+    assert cf.index.equals(units.index)
