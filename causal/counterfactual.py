@@ -300,10 +300,11 @@ def _normalised(P: _Particles, n_units: int, index: pd.Index) -> np.ndarray:
     return w / total[P.idx]
 
 
-def _setup(scm: SCM, evidence, interventions, samples, seed):
+def _setup(scm: SCM, evidence, interventions, samples, seed, parsed=None):
+    """Abduction for the particle modes; ``parsed``: ``_evidence``'s answer when already computed."""
     from causal.scm import as_rng
 
-    ev, index = _evidence(scm, evidence)
+    ev, index = parsed or _evidence(scm, evidence)
     n_units = len(index)
     check_units(scm._validated(interventions), n_units)
     if samples is not None and (isinstance(samples, bool) or not isinstance(samples, (int, np.integer))
@@ -316,8 +317,8 @@ def _setup(scm: SCM, evidence, interventions, samples, seed):
     return ev, index, n_units, mode, P, rng
 
 
-def _exact(scm: SCM, evidence: Any, interventions: Mapping[str, Any] | None, seed: Any,
-           hidden: bool) -> pd.DataFrame | None:
+def _exact(scm: SCM, ev: Mapping[str, np.ndarray], index: pd.Index,
+           interventions: Mapping[str, Any] | None, seed: Any, hidden: bool) -> pd.DataFrame | None:
     """The exact mode without particles: a twin network evaluated once.
 
     Nodes that no intervention reaches keep their factual values; the others are
@@ -327,7 +328,6 @@ def _exact(scm: SCM, evidence: Any, interventions: Mapping[str, Any] | None, see
     """
     if scm._interventions:
         return None
-    ev, index = _evidence(scm, evidence)
     n = len(index)
     if _plan(scm, ev, n) != "exact":
         return None
@@ -447,10 +447,11 @@ def counterfactual(scm: SCM, evidence: Any = None, interventions: Mapping[str, A
         return frame
     if evidence is None:
         raise CounterfactualError("give evidence (observed values) or the units' noise")
-    fast = _exact(scm, evidence, interventions, seed, hidden)
+    parsed = _evidence(scm, evidence)
+    fast = _exact(scm, *parsed, interventions, seed, hidden)
     if fast is not None:
         return fast
-    ev, index, n_units, mode, P, rng = _setup(scm, evidence, interventions, samples, seed)
+    ev, index, n_units, mode, P, rng = _setup(scm, evidence, interventions, samples, seed, parsed)
     Q = _predict(scm, P, interventions, mode, rng)
     if mode == "exact":
         frame = scm._frame(Q.values, hidden, index=index)

@@ -103,8 +103,23 @@ class Noise(ABC):
         return self.to_spec()
 
 
+class _Fills(Noise):
+    """Noise drawn straight into a given array by ``_fill``; :meth:`sample` allocates and fills."""
+
+    def _fill(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return self._fill(np.empty(n), rng)
+
+    def sample_into(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if type(self).sample is not _Fills.sample:  # a subclass that draws its own way
+            return super().sample_into(out, rng)
+        return self._fill(out, rng)
+
+
 @dataclass(frozen=True)
-class Normal(Noise):
+class Normal(_Fills):
     """Gaussian noise ``N(mean, sd**2)``."""
 
     full_support = True
@@ -118,14 +133,6 @@ class Normal(Noise):
 
     def expectation(self) -> float:
         return float(self.mean)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self._fill(np.empty(n), rng)
-
-    def sample_into(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        if type(self).sample is not Normal.sample:  # a subclass that draws its own way
-            return super().sample_into(out, rng)
-        return self._fill(out, rng)
 
     def _fill(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         rng.standard_normal(out=out)
@@ -144,7 +151,7 @@ class Normal(Noise):
 
 
 @dataclass(frozen=True)
-class Uniform(Noise):
+class Uniform(_Fills):
     """Uniform noise on ``[low, high)``."""
 
     low: float = 0.0
@@ -159,14 +166,6 @@ class Uniform(Noise):
 
     def expectation(self) -> float:
         return 0.5 * (self.low + self.high)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self._fill(np.empty(n), rng)
-
-    def sample_into(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        if type(self).sample is not Uniform.sample:  # a subclass that draws its own way
-            return super().sample_into(out, rng)
-        return self._fill(out, rng)
 
     def _fill(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         rng.random(out=out)
