@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import os
 import platform
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 
@@ -68,3 +70,23 @@ def print_machine(info: dict[str, Any]) -> None:
                   f"{p['version']}: {p['num_threads']} threads")
     env = ", ".join(f"{k}={v}" for k, v in info["env"].items()) or "none set"
     print(f"env: {env}")
+
+
+def parser(doc: str | None, quick: str) -> argparse.ArgumentParser:
+    """The options every benchmark takes: ``--json PATH`` and ``--quick`` (its help is ``quick``)."""
+    ap = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON to this path")
+    ap.add_argument("--quick", action="store_true", help=quick)
+    return ap
+
+
+def verdict(met: bool | None) -> str:
+    """A target's cell: ``yes``, ``NO`` or ``—`` (no target, or nothing to compare)."""
+    return {None: "—", True: "yes", False: "NO"}[met]
+
+
+def markdown(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
+    """A markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

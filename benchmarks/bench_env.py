@@ -46,7 +46,6 @@ Rows
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import math
@@ -63,7 +62,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import finish_machine, machine, print_machine  # noqa: E402  (benchmarks/ is on sys.path when run)
+from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
+    finish_machine,
+    machine,
+    markdown,
+    parser,
+    print_machine,
+    verdict,
+)
 
 from causal.scm import SCM  # noqa: E402
 from causal.spec import load_scm  # noqa: E402
@@ -384,21 +390,15 @@ def _t(t: dict | None) -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| # | case | ours median [min, max] | reference | reference median [min, max] "
-            "| ratio | target | met | accuracy |")
-    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        met = {None: "—", True: "yes", False: "NO"}[row["meets"]]
-        lines.append(f"| {row['key']} | {row['case']} | {_t(row['ours'])} {row['unit']} "
-                     f"| {row['reference']} | {_t(row['ref'])} {row['unit']} | {row['ratio_text']} "
-                     f"| {row['target']} | {met} | {row['accuracy']} |")
-    return "\n".join(lines)
+    return markdown(["#", "case", "ours median [min, max]", "reference", "reference median [min, max]",
+                     "ratio", "target", "met", "accuracy"],
+                    ([row["key"], row["case"], f"{_t(row['ours'])} {row['unit']}", row["reference"],
+                      f"{_t(row['ref'])} {row['unit']}", row["ratio_text"], row["target"],
+                      verdict(row["meets"]), row["accuracy"]] for row in rows))
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", type=Path, help="also write the figures as JSON to this path")
-    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run, not a measurement")
+    ap = parser(__doc__, "tiny sizes: a smoke run, not a measurement")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats after a warm-up (default 5)")
     args = ap.parse_args(argv)
     repeats = args.repeats or 5

@@ -93,13 +93,9 @@ run, not a measurement); ``--no-peers`` skips DoWhy and EconML.
 
 from __future__ import annotations
 
-import argparse
 import gc
-import importlib.metadata
 import json
 import logging
-import os
-import platform
 import statistics
 import sys
 import time
@@ -110,9 +106,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
+    finish_machine,
+    machine,
+    markdown,
+    parser,
+    print_machine,
+    verdict,
+)
 
 from causal.estimators.iv import TwoStageLeastSquares  # noqa: E402
 from causal.estimators.matching import PropensityMatching  # noqa: E402
@@ -174,16 +178,6 @@ def ours(case: str) -> Callable[[pd.DataFrame], Any]:
 
 
 # ----------------------------------------------------------------------------- peers
-def peer_versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for pkg in ("dowhy", "econml"):
-        try:
-            out[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
 DOWHY_METHODS = {
     "ipw": ("backdoor.propensity_score_weighting",
             lambda: {"propensity_score_model": default_propensity(),
@@ -407,29 +401,6 @@ def accuracy_study(n: int, reps: int, cases: list[tuple[str, str]], rows: list[d
 
 
 # ----------------------------------------------------------------------------- output
-def machine() -> dict[str, Any]:
-    import sklearn
-
-    return {
-        "nproc": os.cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "loadavg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(), "platform": platform.platform(),
-        "numpy": np.__version__, "scipy": scipy.__version__, "pandas": pd.__version__,
-        "sklearn": sklearn.__version__, **peer_versions(),
-        "env": {k: v for k, v in sorted(os.environ.items())
-                if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")},
-    }
-
-
-def threadpools() -> list[dict[str, Any]] | str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "threadpoolctl not installed"
-    return [{k: p.get(k) for k in ("user_api", "internal_api", "num_threads")} for p in threadpool_info()]
-
-
 def _t(t: dict[str, Any] | None) -> str:
     if t is None:
         return "—"
@@ -441,14 +412,9 @@ def _ms(s: float) -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| # | n | ours | ours ms median [min, max] | reference | reference ms median [min, max] | "
-             "speed-up | target | met | ours estimate (SE), abs error | reference abs error | "
-             "R | RMSE ours / reference | mean D (SE), z | error met | notes |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    cells = []
     for i, r in enumerate(rows, 1):
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        met = "—" if r["speed_met"] is None else ("yes" if r["speed_met"] else "NO")
-        acc = "—" if r["accuracy_met"] is None else ("yes" if r["accuracy_met"] else "NO")
         peer_err = "—" if r["peer_abs_error"] is None else f"{r['peer_abs_error']:.4f}"
         a = r["accuracy"]
         if a is None:
@@ -460,12 +426,14 @@ def table(rows: list[dict[str, Any]]) -> str:
             if a["sq_err_diff_mean"] is not None:
                 z = "—" if a["z"] is None else f"{a['z']:+.2f}"
                 diff = f"{a['sq_err_diff_mean']:+.2e} ({a['sq_err_diff_se']:.2e}), z={z}"
-        lines.append(
-            f"| {i} | {r['n']:,} | {r['case']} | {_t(r['ours'])} | {r['reference']} | {_t(r['ref'])} | "
-            f"{ratio} | "
-            f"≥ {r['target']:g}x | {met} | {r['estimate']:.4f} ({r['stderr']:.4f}), {r['abs_error']:.4f} | "
-            f"{peer_err} | {reps} | {rmse} | {diff} | {acc} | {'; '.join(r['notes']) or ''} |")
-    return "\n".join(lines)
+        cells.append([i, f"{r['n']:,}", r["case"], _t(r["ours"]), r["reference"], _t(r["ref"]), ratio,
+                      f"≥ {r['target']:g}x", verdict(r["speed_met"]),
+                      f"{r['estimate']:.4f} ({r['stderr']:.4f}), {r['abs_error']:.4f}", peer_err, reps, rmse,
+                      diff, verdict(r["accuracy_met"]), "; ".join(r["notes"])])
+    return markdown(["#", "n", "ours", "ours ms median [min, max]", "reference",
+                     "reference ms median [min, max]", "speed-up", "target", "met",
+                     "ours estimate (SE), abs error", "reference abs error", "R", "RMSE ours / reference",
+                     "mean D (SE), z", "error met", "notes"], cells)
 
 
 FOOTER = (
@@ -479,10 +447,7 @@ FOOTER = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--json", type=Path, help="also write the figures as JSON to this path")
-    ap.add_argument("--quick", action="store_true",
-                    help="tiny smoke run (n = 2,000, 2 repeats), not a measurement")
+    ap = parser(__doc__, "tiny smoke run (n = 2,000, 2 repeats), not a measurement")
     ap.add_argument("--no-peers", action="store_true", help="skip DoWhy and EconML")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats per side (default 5)")
     ap.add_argument("--sizes", default=None, help="comma-separated sample sizes (default 10000,1000000)")
@@ -510,14 +475,8 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore")          # peers' deprecation chatter; overlap is fine by design
     logging.disable(logging.CRITICAL)          # DoWhy logs every estimate at INFO
-    info = machine()
+    info = machine(("numpy", "scipy", "pandas", "scikit-learn", "dowhy", "econml"))
     use_peers = not args.no_peers
-    print(f"machine: nproc={info['nproc']} (affinity {info['affinity']}), loadavg={info['loadavg']}, "
-          f"python {info['python']}, {info['platform']}")
-    print(f"numpy {info['numpy']}, scipy {info['scipy']}, pandas {info['pandas']}, "
-          f"scikit-learn {info['sklearn']}, "
-          f"dowhy {info['dowhy'] or 'not installed'}, econml {info['econml'] or 'not installed'}; "
-          f"env {info['env'] or 'none set'}")
     print(f"a warm-up, then {repeats} alternating repeats per side (3 for a call > {SLOW_CALL_S:g} s at "
           f"n >= {LARGE:,}); true ATE {TRUE_ATE:g}; sizes {', '.join(f'{s:,}' for s in sizes)}"
           + ("" if use_peers else "; peers skipped"))
@@ -543,8 +502,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
     t_total = time.perf_counter() - t_start
     t_accuracy = t_total - t_timing
-    info["threadpools"] = threadpools()
-    print(f"BLAS/OpenMP threads: {info['threadpools']}")
+    print_machine(finish_machine(info))
     print()
     print(table(rows))
     print()

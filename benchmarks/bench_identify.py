@@ -57,7 +57,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import finish_machine, machine, print_machine  # noqa: E402  (benchmarks/ is on sys.path when run)
+from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
+    finish_machine,
+    machine,
+    markdown,
+    parser,
+    print_machine,
+    verdict,
+)
 
 from causal.graph import CausalGraph  # noqa: E402
 from causal.identify.adjustment import adjustment_sets  # noqa: E402
@@ -344,29 +351,24 @@ def _t(t: dict | None) -> str:
 
 
 def table(rows: list[dict[str, Any]], limit: float) -> str:
-    lines = ["| # | case | ours ms/query median [min, max] | reference | reference ms/query "
-             "median [min, max] | speed-up | target | met | accuracy |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    cells = []
     for i, r in enumerate(rows, 1):
         ref = _t(r["ref"])
         if r["timeouts"]:
             ref += f"; timeout >{limit:g}s ×{r['timeouts']}"
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.1f}x"
         target = "—" if r["target"] is None else f"≥ {r['target']:g}x"
-        met = "—" if r["ratio"] is None or r["target"] is None else \
-            ("yes" if r["ratio"] >= r["target"] else "NO")
+        met = verdict(None if r["ratio"] is None or r["target"] is None else r["ratio"] >= r["target"])
         if r["abs_target_s"] is not None and r["ours"] is not None:
             target += f"; < {r['abs_target_s'] * 1e3:g} ms"
-            met += "; " + ("yes" if r["ours"]["median"] < r["abs_target_s"] else "NO")
-        lines.append(f"| {i} | {r['case']} | {_t(r['ours'])} | {r['reference']} | {ref} | "
-                     f"{ratio} | {target} | {met} | {r['accuracy']} |")
-    return "\n".join(lines)
+            met += "; " + verdict(r["ours"]["median"] < r["abs_target_s"])
+        cells.append([i, r["case"], _t(r["ours"]), r["reference"], ref, ratio, target, met, r["accuracy"]])
+    return markdown(["#", "case", "ours ms/query median [min, max]", "reference",
+                     "reference ms/query median [min, max]", "speed-up", "target", "met", "accuracy"], cells)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", type=Path, help="also write the figures as JSON to this path")
-    ap.add_argument("--quick", action="store_true", help="tiny smoke run, not a measurement")
+    ap = parser(__doc__, "tiny smoke run, not a measurement")
     ap.add_argument("--no-peers", action="store_true", help="skip DoWhy")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats (default 7)")
     ap.add_argument("--dowhy-timeout", type=float, default=None,

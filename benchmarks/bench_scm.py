@@ -36,7 +36,6 @@ measurement); ``--no-peers`` skips DoWhy.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import math
@@ -53,7 +52,14 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import finish_machine, machine, print_machine  # noqa: E402  (benchmarks/ is on sys.path when run)
+from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
+    finish_machine,
+    machine,
+    markdown,
+    parser,
+    print_machine,
+    verdict,
+)
 
 from causal import SCM, Hard, Linear  # noqa: E402
 from causal.noise import Normal  # noqa: E402
@@ -366,9 +372,7 @@ def _t(t: dict | None) -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| # | case | ours median s [min, max] | reference | reference median s [min, max] "
-            "| ratio | target | met | accuracy |")
-    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    cells = []
     for row in rows:
         kind = row["ratio_kind"]
         if row["ratio"] is None:
@@ -382,17 +386,14 @@ def table(rows: list[dict[str, Any]]) -> str:
             target = "(reference)"
         else:
             target = f"≤ {row['target']:g}" if kind == "ours/ref" else f"≥ {row['target']:g}x"
-        met = {None: "—", True: "yes", False: "NO"}[row["meets"]]
-        lines.append(f"| {row['key']} | {row['case']} | {_t(row['ours'])} | {row['reference']} "
-                     f"| {_t(row['ref'])} | {ratio} | {target} | {met} | {row['accuracy']} |")
-    return "\n".join(lines)
+        cells.append([row["key"], row["case"], _t(row["ours"]), row["reference"], _t(row["ref"]), ratio,
+                      target, verdict(row["meets"]), row["accuracy"]])
+    return markdown(["#", "case", "ours median s [min, max]", "reference", "reference median s [min, max]",
+                     "ratio", "target", "met", "accuracy"], cells)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", type=Path, help="also write the figures as JSON to this path")
-    ap.add_argument("--quick", action="store_true",
-                    help="sizes / 100 and 2 repeats: a smoke run, not a measurement")
+    ap = parser(__doc__, "sizes / 100 and 2 repeats: a smoke run, not a measurement")
     ap.add_argument("--no-peers", action="store_true", help="skip DoWhy")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats (default 7)")
     args = ap.parse_args(argv)
