@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from sim.errors import ScenarioError
@@ -40,14 +39,9 @@ class KnobParams(Params):
 
     def validate(self) -> None:
         super().validate()
-        for name in ("confounding", "heterogeneity"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ScenarioError(f"{name} must be a finite number >= 0, got {v!r}")
+        self.check_nonnegative("confounding", "heterogeneity")
         self.check_unit_interval(overlap=self.overlap)
-        if isinstance(self.noise, bool) or not isinstance(self.noise, (int, float)) \
-                or not math.isfinite(self.noise) or self.noise <= 0:
-            raise ScenarioError(f"noise must be a finite number > 0, got {self.noise!r}")
+        self.check_nonnegative("noise", strict=True)
         if not isinstance(self.hidden_confounder, bool):
             raise ScenarioError(f"hidden_confounder must be True or False, got {self.hidden_confounder!r}")
 

@@ -146,7 +146,6 @@ friction: about 0.7-0.8 on dry asphalt, 0.4-0.6 wet).
 
 from __future__ import annotations
 
-import math
 from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -211,10 +210,7 @@ class DrivingParams(KnobParams):
 
     def validate(self) -> None:
         super().validate()
-        for name in ("hazard_rate", "agent_reaction"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise ScenarioError(f"{name} must be a finite number > 0, got {v!r}")
+        self.check_nonnegative("hazard_rate", "agent_reaction", strict=True)
         if self.agent_reaction > 5:
             raise ScenarioError(f"agent_reaction is in seconds and at most 5, got {self.agent_reaction!r}")
 

@@ -183,7 +183,6 @@ average treatment effects", *Econometrica* 62(2):467-475, 1994 (the LATE).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -254,10 +253,7 @@ class MarketingParams(KnobParams):
 
     def validate(self) -> None:
         super().validate()
-        for name in ("arrival_rate", "weekly_budget", "email_cost", "ad_cost", "coupon"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ScenarioError(f"{name} must be a finite number >= 0, got {v!r}")
+        self.check_nonnegative("arrival_rate", "weekly_budget", "email_cost", "ad_cost", "coupon")
         if self.arrival_rate <= 0:
             raise ScenarioError(f"arrival_rate must be > 0 customers per week, got {self.arrival_rate!r}")
         v = self.outage_rate

@@ -289,10 +289,7 @@ class PolicyParams(KnobParams):
         _count("n_regions", self.n_regions, 1)
         _count("n_quarters", self.n_quarters, LAUNCH + 2)
         _count("budget", self.budget, 0)
-        for name in ("setup_cost", "subsidy_cost"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ScenarioError(f"{name} must be a finite number >= 0, got {v!r}")
+        self.check_nonnegative("setup_cost", "subsidy_cost")
 
     @property
     def never_share(self) -> float:

@@ -69,6 +69,14 @@ class Params:
                 or not self.horizon > 0:
             raise ScenarioError(f"horizon must be > 0, got {self.horizon!r}")
 
+    def check_nonnegative(self, *names: str, strict: bool = False) -> None:
+        """Helper for subclasses: each named field must be a finite number ``>= 0`` (``> 0`` if strict)."""
+        for name in names:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or v < 0 or (strict and v == 0):
+                raise ScenarioError(f"{name} must be a finite number {'>' if strict else '>='} 0, got {v!r}")
+
     def check_unit_interval(self, **values: float) -> None:
         """Helper for subclasses: each value must be a number in [0, 1]."""
         for name, v in values.items():
