@@ -57,14 +57,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
-    finish_machine,
-    machine,
-    markdown,
-    parser,
-    print_machine,
-    verdict,
-)
+# benchmarks/ is on sys.path when a script runs
+from _common import finish_machine, machine, markdown, parser, print_machine, verdict  # noqa: E402
 
 from causal.graph import CausalGraph  # noqa: E402
 from causal.identify.adjustment import adjustment_sets  # noqa: E402
