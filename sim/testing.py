@@ -22,7 +22,8 @@ from sim.errors import ScenarioError
 from sim.scenario import Params, Scenario
 from sim.timeline import Poisson, Scheduled
 
-__all__ = ["ToyParams", "ToyScenario", "DynamicParams", "DynamicScenario", "DoseScenario"]
+__all__ = ["ToyParams", "ToyScenario", "DynamicParams", "DynamicScenario", "DoseScenario",
+           "HiddenStateScenario"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,16 @@ class DoseScenario(ToyScenario):
 
     def build_actions(self) -> ContinuousActions:
         return ContinuousActions("t", 0.0, 2.0, cost_per_unit=0.25)
+
+
+class HiddenStateScenario(DynamicScenario):
+    """Invalid on purpose, for tests of the construction checks: the hidden state ``s`` drives
+    the observed context ``m = s + noise``, so the agent would see a hidden variable."""
+
+    name = "hidden-state"
+    context = ("m",)
+
+    def build_scm(self) -> SCM:
+        return SCM({"s": Linear(), "m": Linear({"s": 1.0}), "a": Binary(p=0.5),
+                    "y": Linear({"a": 2.0, "s": 1.0})},
+                   {"s": None, "m": Normal(), "y": Normal()}, hidden=("s",))

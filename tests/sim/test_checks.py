@@ -10,13 +10,12 @@ import re
 import numpy as np
 import pytest
 
-from causal.mechanisms import Binary, Linear, Mechanism
-from causal.noise import Normal
+from causal.mechanisms import Mechanism
 from causal.scm import SCM, as_rng
 from sim.checks import check_scenario
 from sim.errors import ScenarioError, SimError
 from sim.scenario import Scenario
-from sim.testing import DynamicScenario, ToyScenario
+from sim.testing import DynamicScenario, HiddenStateScenario, ToyScenario
 
 
 def fails(scenario, prop, detail=""):
@@ -235,18 +234,6 @@ def test_a_vector_env_out_of_step_with_the_single_env_fails(monkeypatch):
     fails(ToyScenario(), "vector env matches single env", "sub-environment 0 observes")
 
 
-class HiddenState(DynamicScenario):
-    """The hidden state ``s`` drives the observed ``m``: observing ``m`` reveals ``s``."""
-
-    name = "hidden-state"
-    context = ("m",)
-
-    def build_scm(self):
-        return SCM({"s": Linear(), "m": Linear({"s": 1.0}), "a": Binary(p=0.5),
-                    "y": Linear({"a": 2.0, "s": 1.0})},
-                   {"s": None, "m": Normal(), "y": Normal()}, hidden=("s",))
-
-
 class HiddenOutcome(ToyScenario):
     name = "hidden-outcome"
 
@@ -256,7 +243,7 @@ class HiddenOutcome(ToyScenario):
 
 
 @pytest.mark.parametrize("make, detail", [
-    (HiddenState, "context node 'm' depends on hidden nodes ['s']"),
+    (HiddenStateScenario, "context node 'm' depends on hidden nodes ['s']"),
     (HiddenOutcome, "the outcome 'y' is hidden"),
 ])
 def test_observing_something_hidden_fails(make, detail, monkeypatch):

@@ -13,14 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causal.mechanisms import Binary, Linear
-from causal.noise import Normal
-from causal.scm import SCM
 from causal.spec import load_scm
 from sim.actions import DiscreteActions
 from sim.errors import ActionError, ScenarioError
 from sim.scenario import Params, Scenario
-from sim.testing import DoseScenario, DynamicParams, DynamicScenario, ToyParams, ToyScenario
+from sim.testing import (
+    DoseScenario,
+    DynamicParams,
+    DynamicScenario,
+    HiddenStateScenario,
+    ToyParams,
+    ToyScenario,
+)
 from sim.timeline import Poisson
 
 K = 5.0
@@ -100,24 +104,12 @@ def test_a_context_node_caused_by_the_action_is_rejected_naming_the_action():
     assert "'z'" in str(err.value)
 
 
-class HiddenState(DynamicScenario):
-    """DynamicScenario whose state ``s`` is hidden but drives the observed ``m = s + noise``."""
-
-    name = "hidden-state"
-    context = ("m",)
-
-    def build_scm(self):
-        return SCM({"s": Linear(), "m": Linear({"s": 1.0}), "a": Binary(p=0.5),
-                    "y": Linear({"a": 2.0, "s": 1.0})},
-                   {"s": None, "m": Normal(), "y": Normal()}, hidden=("s",))
-
-
 def test_a_context_node_driven_by_a_hidden_state_node_is_rejected():
     # BUG (sim/scenario.py, Scenario._validate): state nodes are allowed as context ancestors even
     # when hidden, so the observation m = s + noise reveals the hidden s -- against the module's
     # promise that "no hidden variable leaks into what the agent sees".
     with pytest.raises(ScenarioError, match=r"context node 'm' depends on \['s'\]"):
-        HiddenState()
+        HiddenStateScenario()
 
 
 def test_a_hidden_outcome_is_rejected():
