@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "bench_env.py"
 ROWS = ["1", "2", "3", "4"]
@@ -26,6 +28,7 @@ def _positive(t: dict) -> bool:
             and all(x > 0 for x in t["values"]))
 
 
+@pytest.mark.slow
 def test_bench_env_quick(tmp_path: Path) -> None:
     out = tmp_path / "bench_env.json"
     proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(out)], cwd=ROOT,

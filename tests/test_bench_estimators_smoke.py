@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_estimators.py"
 
 
@@ -15,6 +17,7 @@ def _finite(values) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
 
+@pytest.mark.slow  # about 8 s; tests/test_bench_identify_smoke.py is the default-run smoke test
 def test_bench_estimators_quick_runs(tmp_path):
     out = tmp_path / "out.json"
     proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out)],

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "bench_scm.py"
 ROWS = ["1a", "1a'", "1b", "1c", "2", "3", "4"]
@@ -25,6 +27,7 @@ def _times_ok(t: dict) -> bool:
             and len(t["times"]) == 2 and all(x > 0 for x in t["times"]))
 
 
+@pytest.mark.slow  # about 4 s; tests/test_bench_identify_smoke.py is the default-run smoke test
 def test_bench_scm_quick(tmp_path: Path) -> None:
     out = tmp_path / "bench_scm.json"
     no_peers = os.environ.get("CAUSALSIM_SMOKE_NO_PEERS", "") not in ("", "0")

@@ -95,6 +95,24 @@ def test_same_seed_same_result_and_seeds_matter():
     assert g1 == g2
 
 
+def test_chunked_parallel_path_equals_serial():
+    # The n_jobs != 1 branch (split into chunks, one delayed call per chunk, results joined) run by
+    # joblib's sequential backend: no process pool, so cheap enough for the default run. 19 reps make
+    # 4 uneven chunks (5, 5, 5, 4): a generator given to the wrong replication or a chunk joined out of
+    # order changes the values. The process pool itself is test_parallel_equals_serial (slow).
+    from joblib import parallel_config
+
+    data = experiment(60, 5)
+    serial = bootstrap(MeanDifference(), data, reps=19, seed=5, **FIT)
+    with parallel_config(backend="sequential"):
+        chunked = bootstrap(MeanDifference(), data, reps=19, seed=5, n_jobs=2, **FIT)
+    values = [est.diagnostics["bootstrap"]["values"] for est in (serial, chunked)]
+    assert len(values[0]) == 19 and len(set(values[0])) > 1
+    assert np.array_equal(*values)
+    assert serial == chunked
+
+
+@pytest.mark.slow  # starts a process pool (about 10 s on 2 cores); the cheap check is the one above
 def test_parallel_equals_serial(observational):
     serial = bootstrap(IPW(), observational, reps=16, seed=5, covariates=["x"], **FIT)
     parallel = bootstrap(IPW(), observational, reps=16, seed=5, n_jobs=2, covariates=["x"], **FIT)
@@ -129,6 +147,25 @@ def test_att_and_normal_intervals(observational):
     assert est.ci_high == pytest.approx(est.value + z * est.stderr)
 
 
+@pytest.mark.parametrize("level", [0.9, 0.95])
+def test_percentile_interval_is_the_quantiles_and_se_the_spread_of_the_refits(level):
+    # The default-run check of what the coverage study (slow) tests in bulk. One experiment (n = 400)
+    # and 200 replications: the interval ends are the (1 -+ level) / 2 quantiles of the re-estimates,
+    # the SE their standard deviation, and that SE matches the analytic (Welch) SE of a difference in
+    # means: a 200-replication SE has relative sd about 1/sqrt(400) = 5%, so [0.8, 1.25] is about 4 sd.
+    data = experiment(400, 11)
+    est = bootstrap(MeanDifference(), data, reps=200, seed=2, level=level, **FIT)
+    values = est.diagnostics["bootstrap"]["values"]
+    assert len(values) == 200 and est.level == level
+    assert (est.ci_low, est.ci_high) == tuple(np.quantile(values, [(1 - level) / 2, (1 + level) / 2]))
+    assert est.stderr == values.std(ddof=1)
+    arms = [data.y[data.t == a] for a in (0, 1)]
+    welch = np.sqrt(sum(y.var(ddof=1) / len(y) for y in arms))
+    assert 0.8 < est.stderr / welch < 1.25
+    assert est.value == pytest.approx(arms[1].mean() - arms[0].mean(), rel=1e-12)
+
+
+@pytest.mark.slow  # 10,000 refits (about 9 s on 2 cores); the cheap check is the one above
 def test_percentile_interval_coverage_sanity():
     # 100 seeded experiments (n = 80, effect 0.5), 100 bootstrap replications each. This percentile
     # interval covers about 92% (276 of 300 other seeded experiments; B = 100 makes its ends noisy).

@@ -7,7 +7,8 @@ standard error is right. The ATE truth is ``scm.ate`` (common random numbers);
 the ATT truth is the mean of the exact individual effects ``scm.ite`` of the
 sample's own treated units, so it has no Monte Carlo error.
 
-The coverage check runs 100 seeded replications of propensity-score matching
+The coverage check (marked slow; a 20-replication check of the SE's size runs by default)
+runs 100 seeded replications of propensity-score matching
 (Abadie-Imbens 2016 errors, n = 2000) and of bias-corrected covariate matching
 (Abadie-Imbens 2006 errors, n = 400) and, for the ATE and the ATT of each,
 requires at least 85 of the 100 95% intervals to cover and the mean standard
@@ -108,6 +109,37 @@ def test_truths_are_what_the_specs_say() -> None:
     assert NONLINEAR.ate("t", "y", 1, 0, n=200_000, seed=1).value == pytest.approx(5 / 3, abs=0.02)
 
 
+def test_ai_standard_errors_have_the_size_of_the_sampling_spread() -> None:
+    """The default-run version of the coverage study below (slow): 20 replications of the same design.
+
+    The mean SE over the standard deviation of 20 estimates: with an honest SE the SD's own sampling
+    error puts the ratio in [0.61, 2.19] except with probability 2e-4 (sqrt(19 / chi2(19)) quantiles
+    1e-4 and 1 - 1e-4), and the 2016 errors run about 5% small, so [0.5, 2.2]. An SE wrong by a factor
+    of 2.5 or more fails. The AI (2016) adjustment applies to the logistic score and never raises the
+    ATE's variance.
+    """
+    logistic = LogisticRegression(C=1e6, solver="newton-cholesky")
+    results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for r in range(20):
+        for name, est, n in (("PSM", PropensityMatching(logistic), 2000),
+                             ("CovariateMatching", CovariateMatching(bias_correction=True), 400)):
+            est.fit(LINEAR.sample(n, 77_000 + r), **ROLES)
+            for target in ("ate", "att"):
+                e = getattr(est, target)()
+                results.setdefault((name, target), []).append((e.value, e.stderr))
+                if name == "PSM":
+                    assert e.diagnostics["se_method"].startswith("Abadie-Imbens (2016)")
+                    if target == "ate":
+                        assert e.stderr <= e.diagnostics["stderr_ai2006"]
+                else:
+                    assert e.diagnostics["se_method"] == "Abadie-Imbens (2006)"
+    for (name, target), rows in results.items():
+        value, se = np.array(rows).T
+        ratio = se.mean() / value.std(ddof=1)
+        assert 0.5 <= ratio <= 2.2, f"{name} {target}: mean SE / SD of 20 estimates = {ratio:.2f}"
+
+
+@pytest.mark.slow  # 200 matching fits and a 10^6 draw (about 9 s on 2 cores); the cheap check is above
 @pytest.mark.parametrize("seed", SEEDS)
 def test_ai_standard_errors_are_honest(seed: int) -> None:
     """100 replications of the linear design: coverage and SE-to-SD ratio (see the module doc).
