@@ -56,43 +56,43 @@ __all__ = [
 Arrays = Mapping[str, np.ndarray]
 
 
-_DAXPY = None
-
-
 def _expit(z: np.ndarray) -> np.ndarray:
     """The logistic function, without overflow for large ``|z|``."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _axpy():
-    """BLAS daxpy (y += a x in place), imported on first use (scipy.linalg loads slowly)."""
-    global _DAXPY
-    if _DAXPY is None:
-        from scipy.linalg.blas import daxpy
-
-        _DAXPY = daxpy
-    return _DAXPY
-
-
 _BLOCK = 8192
+_MUL, _ADD = np.multiply, np.add
 
 
 def _add_scaled(out: np.ndarray, x: np.ndarray, c: float) -> None:
-    """``out += c * x`` in place without a temporary.
+    """``out += c * x`` in place: the product rounded, then the sum rounded.
 
-    Uses BLAS daxpy on blocks of 8,192 elements: OpenBLAS keeps calls that
-    small on the calling thread, whereas one call on a large array wakes its
-    thread pool, which stalls badly when another process holds a core.
+    One arithmetic path for every memory layout and every machine: numpy's
+    multiply and add are separately rounded IEEE operations, never a fused
+    multiply-add, so a unit's value is the same bits whether its parent is a
+    contiguous row, a strided column or a single unit. (BLAS daxpy fuses the
+    two on CPUs with FMA, which made contiguous and strided inputs differ in
+    the last bit.) Large arrays go in blocks of 8,192 elements through one
+    scratch buffer that stays in cache: no temporary of the arrays' size.
     """
-    n = len(out)
-    if not (n and x.dtype == np.float64 and x.flags.c_contiguous and out.flags.c_contiguous
-            and x.shape == out.shape):
-        out += c * x
+    n = out.shape[0]
+    if n <= _BLOCK:
+        tmp = _MUL(x, c)
+        _ADD(out, tmp, out)
         return
-    axpy = _axpy()
+    if x.shape != out.shape:
+        x = np.broadcast_to(x, out.shape)
+    tmp = np.empty(_BLOCK)
     for start in range(0, n, _BLOCK):
-        axpy(x, out, n=min(_BLOCK, n - start), a=c, offx=start, offy=start)
+        stop = start + _BLOCK
+        if stop > n:
+            stop = n
+            tmp = tmp[:stop - start]
+        o = out[start:stop]
+        _MUL(x[start:stop], c, tmp)
+        _ADD(o, tmp, o)
 
 
 def _names(parents: Iterable[str] | str | None) -> tuple[str, ...]:

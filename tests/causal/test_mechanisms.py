@@ -122,3 +122,54 @@ def test_function_checks_its_output_shape():
 def test_bad_mechanisms_raise(build, match):
     with pytest.raises(ModelError, match=match):
         build()
+
+
+def _layouts(block: np.ndarray) -> dict[str, list[np.ndarray]]:
+    """The rows of ``block`` (shape ``(k, n)``) as contiguous arrays, as strided columns of a
+    C-ordered ``(n, k)`` array, and as reversed views: the same values in three layouts."""
+    columns = np.array(block.T, order="C")            # copies, even where a view would do
+    flipped = np.array(block[:, ::-1], order="C")
+    return {"contiguous": [row.copy() for row in block],
+            "column": [columns[:, j] for j in range(len(block))],
+            "reversed": [row[::-1] for row in flipped]}
+
+
+@pytest.mark.parametrize("n", [1, 1000, 3 * 8192 + 17])   # one unit, one block, several blocks
+def test_linear_arithmetic_does_not_depend_on_memory_layout(n):
+    # Deterministic, no tolerance: each unit's value must be c * x rounded, then added and
+    # rounded (no fused multiply-add), whatever the layout. Coefficients like 1/3 and 0.1
+    # make the fused and the separately rounded results differ for many units.
+    from causal.noise import Normal
+    from causal.scm import SCM
+
+    coefs = {"a": 0.1, "b": 1 / 3, "c": -0.7}
+    m = Linear(coefs, intercept=0.3)
+    block = np.random.default_rng(3).normal(size=(4, n)) * 10
+    expected = block[3] + 0.3
+    for j, c in enumerate(coefs.values()):
+        expected = expected + c * block[j]
+    changed = block[:3] + 1 / 7
+    replayed = expected.copy()
+    for j, c in enumerate(coefs.values()):
+        replayed = replayed + c * (changed[j] - block[j])
+
+    scm = SCM({"a": Linear(), "b": Linear({"a": 0.1}, intercept=0.3), "c": Linear({"b": 1 / 3}),
+               "y": Linear({"a": 0.1, "b": 1 / 3, "c": -0.7})},
+              {v: Normal() for v in "abcy"})
+    a = block[0]
+    b = block[1] + 0.3 + 0.1 * a
+    c = block[2] + 1 / 3 * b
+    y = block[3] + 0.1 * a + 1 / 3 * b + -0.7 * c
+    for layout, rows in _layouts(block).items():
+        parents = dict(zip("abc", rows[:3], strict=True))
+        assert np.array_equal(m.evaluate(parents, rows[3], n), expected), layout
+        assert np.array_equal(m.evaluate_owned(parents, rows[3].copy(), n), expected), layout
+        world = dict(zip("abc", _layouts(changed)[layout], strict=True))
+        assert np.array_equal(m.replay(expected, parents, world, {"a", "b", "c"}, n), replayed), layout
+        noise = dict(zip("abcy", rows, strict=True))
+        for spend in (False, True):
+            got = scm.propagate(dict(noise), overwrite_noise=spend)
+            for v, want in zip("abcy", (a, b, c, y), strict=True):
+                assert np.array_equal(got[v], want), (layout, spend, v)
+    one = scm.propagate({v: block[j, -1:] for j, v in enumerate("abcy")})   # a single unit
+    assert one["y"][0] == y[-1]
