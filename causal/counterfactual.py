@@ -19,7 +19,9 @@ applicable mode is chosen automatically (``frame.attrs["mode"]``):
     (:class:`~causal.mechanisms.Binary`, :class:`~causal.mechanisms.Categorical`,
     whose uniform noise given the factual value is uniform on an interval; in
     the intervened world each interval is split by the new cut points). Exact
-    posterior, one row per distinct outcome, with ``unit`` and ``weight``.
+    posterior, one row per distinct outcome, with ``unit`` and ``weight``. Used
+    while each unit has at most :data:`MAX_BRANCHES` hypotheses; an observed
+    threshold node adds none in abduction (its value pins its cell).
 ``"weighting"``
     Otherwise likelihood weighting: noise of unobserved nodes drawn from the
     prior, observed additive nodes' noise recovered and weighted by its density,
@@ -56,6 +58,10 @@ __all__ = ["counterfactual", "summarise", "effect_given", "MAX_BRANCHES"]
 MAX_BRANCHES = 4096
 _MAX_PARTICLES = 4_000_000
 DEFAULT_SAMPLES = 1000
+
+
+class _TooManyBranches(Exception):
+    """Internal: the intervened world splits the enumerated cells past the limits (use weighting)."""
 
 
 def _evidence(scm: SCM, evidence: Any) -> tuple[dict[str, np.ndarray], pd.Index]:
@@ -146,6 +152,14 @@ def _free_continuous(scm: SCM, v: str, evidence: Mapping[str, np.ndarray], memo:
 
 
 def _plan(scm: SCM, evidence: Mapping[str, np.ndarray], n_units: int) -> str:
+    """The abduction mode: ``"exact"``, ``"enumeration"`` or ``"weighting"``.
+
+    Enumeration is chosen when the branches abduction expands per unit stay within
+    :data:`MAX_BRANCHES`: ``k`` for each unobserved threshold node and each discrete noise
+    of a node whose noise is not recovered, none for an observed threshold node (its
+    value pins the noise to one cell). How finely the intervened world splits those
+    cells is only known in prediction, which falls back to weighting past the limits.
+    """
     memo: dict[str, bool] = {}
     for v in evidence:
         if scm._noise[v] is None and v not in scm._interventions:
@@ -162,8 +176,8 @@ def _plan(scm: SCM, evidence: Mapping[str, np.ndarray], n_units: int) -> str:
         info = _informative(v, evidence, ivs)
         if isinstance(mech, DiscreteMechanism):
             exact = False
-            k = len(mech.cell_values) if getattr(mech, "k", 1) is not None else MAX_BRANCHES + 1
-            bound *= k
+            if not info:  # observed, its value pins the noise to one cell: no branch (see _abduct)
+                bound *= len(mech.cell_values) if mech.k_known else MAX_BRANCHES + 1
         elif info and isinstance(mech, InvertibleMechanism):
             continue
         elif nz.discrete:
@@ -283,6 +297,8 @@ def _predict(scm: SCM, P: _Particles, interventions: Mapping[str, Any] | None, m
                 natural = np.tile(mech.cell_values, m)
                 Q.values[v] = natural if iv is None else iv.apply(natural, len(Q), Q.idx)
                 Q.prune()
+                if len(Q) > MAX_BRANCHES and np.bincount(Q.idx).max() > MAX_BRANCHES:
+                    raise _TooManyBranches  # more hypotheses per unit than enumeration allows
             else:
                 Q.values[v] = scm._evaluate(v, Q.values, Q.point.get(v), len(Q), ivs, Q.idx, rng)
     return Q
@@ -300,8 +316,9 @@ def _normalised(P: _Particles, n_units: int, index: pd.Index) -> np.ndarray:
     return w / total[P.idx]
 
 
-def _setup(scm: SCM, evidence, interventions, samples, seed, parsed=None):
-    """Abduction for the particle modes; ``parsed``: ``_evidence``'s answer when already computed."""
+def _setup(scm: SCM, evidence, interventions, samples, seed, parsed=None, mode=None):
+    """Abduction for the particle modes; ``parsed``: ``_evidence``'s answer when already computed,
+    ``mode``: the mode to use instead of :func:`_plan`'s."""
     from causal.scm import as_rng
 
     ev, index = parsed or _evidence(scm, evidence)
@@ -310,7 +327,7 @@ def _setup(scm: SCM, evidence, interventions, samples, seed, parsed=None):
     if samples is not None and (isinstance(samples, bool) or not isinstance(samples, (int, np.integer))
                                 or samples < 1):
         raise CounterfactualError(f"samples must be a positive integer, got {samples!r}")
-    mode = _plan(scm, ev, n_units)
+    mode = mode or _plan(scm, ev, n_units)
     rng = as_rng(seed)
     P = _abduct(scm, ev, n_units, mode, samples or DEFAULT_SAMPLES, rng)
     _normalised(P, n_units, index)  # raises when some unit's evidence is impossible
@@ -452,7 +469,12 @@ def counterfactual(scm: SCM, evidence: Any = None, interventions: Mapping[str, A
     if fast is not None:
         return fast
     ev, index, n_units, mode, P, rng = _setup(scm, evidence, interventions, samples, seed, parsed)
-    Q = _predict(scm, P, interventions, mode, rng)
+    try:
+        Q = _predict(scm, P, interventions, mode, rng)
+    except _TooManyBranches:
+        ev, index, n_units, mode, P, rng = _setup(scm, evidence, interventions, samples, seed, parsed,
+                                                  mode="weighting")
+        Q = _predict(scm, P, interventions, mode, rng)
     if mode == "exact":
         frame = scm._frame(Q.values, hidden, index=index)
         frame.attrs["mode"] = mode
@@ -490,7 +512,16 @@ def effect_given(scm: SCM, evidence: Any, outcome: str, treat: Mapping[str, Any]
                  control: Mapping[str, Any], *, samples: int | None = None, seed: Any = None
                  ) -> np.ndarray:
     """``E[Y_treat - Y_control | evidence]`` per unit, both worlds from one abduction."""
-    ev, index, n_units, mode, P, rng = _setup(scm, evidence, treat, samples, seed)
+    try:
+        return _effect_given(scm, evidence, outcome, treat, control, samples, seed, None)
+    except _TooManyBranches:
+        return _effect_given(scm, evidence, outcome, treat, control, samples, seed, "weighting")
+
+
+def _effect_given(scm: SCM, evidence: Any, outcome: str, treat: Mapping[str, Any],
+                  control: Mapping[str, Any], samples: int | None, seed: Any, mode: str | None
+                  ) -> np.ndarray:
+    ev, index, n_units, mode, P, rng = _setup(scm, evidence, treat, samples, seed, mode=mode)
     check_units(scm._validated(control), n_units)
     means = []
     for ivs in (treat, control):

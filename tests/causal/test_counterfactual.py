@@ -346,3 +346,101 @@ def test_answers_do_not_share_the_evidence_index():
     cf.index.name = "unit"
     assert units.index.name is None
     assert cf.index.equals(units.index)
+
+
+def binary_chain(length):
+    """x0 -> x1 -> ... (binary threshold nodes); the dependence alternates in sign."""
+    mech = {"x0": Binary(p=0.5)}
+    for i in range(1, length):
+        mech[f"x{i}"] = Binary(p=f"0.2 + 0.6 * x{i - 1}" if i % 2 else f"0.7 - 0.5 * x{i - 1}")
+    return SCM(mech)
+
+
+def _chain_p(i, parent):
+    return 0.2 + 0.6 * parent if i % 2 else 0.7 - 0.5 * parent
+
+
+def _chain_posterior(x):
+    """Brute force: P(x1', ..., x_last' | x) under do(x0 = 1 - x0) for every configuration.
+
+    u_i given x_i and x_{i-1} is uniform on its factual cell ([0, p) for 1, [p, 1) for 0),
+    so P(x_i' = 1 | x'_{i-1}) is the share of that cell below the new cut p(x'_{i-1})."""
+    import itertools
+
+    out = {}
+    for config in itertools.product((0.0, 1.0), repeat=len(x) - 1):
+        cf = (1.0 - x[0], *config)
+        prob = 1.0
+        for i in range(1, len(x)):
+            p, q = _chain_p(i, x[i - 1]), _chain_p(i, cf[i - 1])
+            lo, hi = (0.0, p) if x[i] == 1 else (p, 1.0)
+            below = max(0.0, min(hi, q) - lo)
+            prob *= (below if cf[i] == 1 else hi - lo - below) / (hi - lo)
+        if prob > 0:
+            out[cf] = prob
+    return out
+
+
+def test_fully_observed_binary_chain_is_enumerated_exactly():
+    # Deterministic, no tolerance beyond rounding: 14 observed threshold nodes pin every noise
+    # to one cell, so abduction does not branch and the answer is an exact enumeration
+    # (it used to count 2**14 branches and fall back to seed-dependent weighting).
+    scm = binary_chain(14)
+    rows = [[1.0] * 14, [float(i % 2) for i in range(14)],
+            list(np.random.default_rng(4).integers(0, 2, 14).astype(float))]
+    ev = pd.DataFrame(rows, columns=[f"x{i}" for i in range(14)])
+    ivs = {"x0": Hard(1.0 - ev["x0"].to_numpy())}
+    frames = [scm.counterfactual(ev, ivs, seed=seed) for seed in range(5)]
+    for cf in frames:
+        assert cf.attrs["mode"] == "enumeration"
+        pd.testing.assert_frame_equal(cf, frames[0], check_exact=True)
+    cf = frames[0]
+    for unit, x in enumerate(rows):
+        want = _chain_posterior(x)
+        got = cf[cf["unit"] == unit]
+        configs = [tuple(r) for r in got[[f"x{i}" for i in range(14)]].to_numpy()]
+        assert sorted(configs) == sorted(want), unit
+        np.testing.assert_allclose(got["weight"], [want[c] for c in configs], rtol=0, atol=1e-12)
+        mean = sum(p * c[-1] for c, p in want.items())
+        assert summarise(cf)["x13"].iloc[unit] == pytest.approx(mean, abs=1e-12)
+
+
+def test_many_unobserved_discrete_nodes_still_fall_back_to_weighting():
+    # 13 hidden binary causes: 2**13 noise cells per unit exceed MAX_BRANCHES (4096)
+    from causal.counterfactual import MAX_BRANCHES
+
+    causes = [f"h{i}" for i in range(13)]
+    scm = SCM({**{h: Binary(p=0.5) for h in causes}, "y": Linear({h: 1.0 for h in causes})},
+              {"y": Normal()}, hidden=causes)
+    assert 2 ** 12 <= MAX_BRANCHES < 2 ** 13
+    assert scm.counterfactual({"y": 6.0}, {"h0": 1.0}, seed=0).attrs["mode"] == "weighting"
+    few = SCM({**{h: Binary(p=0.5) for h in causes[:12]}, "y": Linear({h: 1.0 for h in causes[:12]})},
+              {"y": Normal()}, hidden=causes[:12])
+    assert few.counterfactual({"y": 6.0}, {"h0": 1.0}).attrs["mode"] == "enumeration"
+
+
+def _star(children):
+    """x0 -> x1, ..., x0 -> x_children, all binary."""
+    mech = {"x0": Binary(p=0.5), **{f"x{i}": Binary(p="0.3 + 0.4 * x0") for i in range(1, children + 1)}}
+    return SCM(mech)
+
+
+def test_prediction_that_splits_too_many_cells_falls_back_to_weighting():
+    # All observed (x = 1), do(x0 = 0): each child's cell [0, 0.7) splits at 0.3, so the answers
+    # have 2**children hypotheses per unit; past MAX_BRANCHES (2**12) enumeration gives way to
+    # weighting. Each child then is 1 with probability 3/7, independently; with equal weights the
+    # ESS is the sample size, and K = 5 standard errors (false-failure rate ~6e-7 per assertion).
+    ok = _star(12).counterfactual({f"x{i}": 1.0 for i in range(13)}, {"x0": 0.0})
+    assert ok.attrs["mode"] == "enumeration" and len(ok) == 2 ** 12
+    assert summarise(ok)["x5"].iloc[0] == pytest.approx(3 / 7, abs=1e-12)
+    scm = _star(13)
+    ev = {f"x{i}": 1.0 for i in range(14)}
+    cf = scm.counterfactual(ev, {"x0": 0.0}, samples=20_000, seed=2)
+    assert cf.attrs["mode"] == "weighting"
+    ess = cf.attrs["ess"].iloc[0]
+    assert ess == pytest.approx(20_000)
+    means = summarise(cf)[[f"x{i}" for i in range(1, 14)]].to_numpy()[0]
+    np.testing.assert_array_less(np.abs(means - 3 / 7), K * np.sqrt(3 / 7 * 4 / 7 / ess))
+    # cate: y_treat - y_control per particle is 1 - 1[u < 0.3], u uniform on [0, 0.7)
+    got = scm.cate("x0", "x1", treat=1.0, control=0.0, context=ev, samples=20_000, seed=2)
+    assert abs(got[0] - 4 / 7) < K * np.sqrt(3 / 7 * 4 / 7 / 20_000)
