@@ -75,7 +75,10 @@ friction is about 0.7 dry and 0.4 wet; ``h`` scales that gap around the mean
 also varies with speed and distance at any ``h``: physics does not allow a
 constant effect).
 The context mechanisms are additive in their noise (invertible), which
-``truth().cate`` needs to condition on an observed context.
+``truth().cate`` needs to condition on an observed context. The observation
+``(speed, distance, rain, visibility)`` lies in ``[8, 30] x [9, inf) x {0, 1} x
+[0.3, 1]`` (``context_bounds``, the bounds of the observation space; ``distance``
+has an exponential tail).
 
 The logged (human) behaviour is a nested choice — react at all, then swerve
 rather than brake — with every propensity floored at ``m = overlap / 4`` (each
@@ -281,6 +284,10 @@ class _DrivingBase(Scenario):
     params_type = DrivingParams
     context = ("speed", "distance", "rain", "visibility")
     outcome = "collision"
+    #: From the equations: speed = 20 - 2 rain + U(-10, 10) (8 wet to 30 dry), visibility =
+    #: 0.8 - 0.3 rain + U(-0.2, 0.2) (0.3 to 1), distance = 30 visibility + Exp (at least 9 m,
+    #: no upper bound); rain is binary (0, 1 by default).
+    context_bounds = {"speed": (8.0, 30.0), "distance": (9.0, float("inf")), "visibility": (0.3, 1.0)}
 
     @abstractmethod
     def spec(self) -> dict[str, Any]:

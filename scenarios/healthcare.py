@@ -260,7 +260,9 @@ class HealthcareParams(KnobParams):
 class Healthcare(Scenario):
     """Admitted patients get standard care, protocol A or protocol B (see the module docstring).
 
-    Context ``(age, comorbidity, severity_score, distance_km)``; action
+    Context ``(age, comorbidity, severity_score, distance_km)``, with observation
+    bounds ``comorbidity`` in 0..5 and ``distance_km`` in ``[0, inf)`` (``age`` and
+    ``severity_score`` have normal noise: unbounded); action
     ``Discrete(3)``: 0 ``standard``, 1 ``protocol_A``, 2 ``protocol_B`` (costs
     0, 2.5, 1 days-equivalent); outcome ``recovery_days``; reward
     ``-(recovery_days + 30 adverse_event) - cost``; Poisson admissions.
@@ -272,6 +274,9 @@ class Healthcare(Scenario):
     params_type = HealthcareParams
     context = ("age", "comorbidity", "severity_score", "distance_km")
     outcome = "recovery_days"
+    #: distance_km is exponential: [0, inf). age and severity_score have normal noise (unbounded);
+    #: comorbidity is categorical (0..5 by default).
+    context_bounds = {"distance_km": (0.0, float("inf"))}
     params: HealthcareParams
 
     def spec(self) -> dict[str, Any]:

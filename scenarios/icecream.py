@@ -71,7 +71,11 @@ class IceCreamParams(KnobParams):
 
 
 class IceCream(Scenario):
-    """A kiosk deciding each day whether to advertise ice cream (see the module docstring)."""
+    """A kiosk deciding each day whether to advertise ice cream (see the module docstring).
+
+    The observation is ``(temperature, weekend)``: ``weekend`` in {0, 1}; ``temperature`` is
+    normal, so it has no ``context_bounds`` entry (its side of the observation space is unbounded).
+    """
 
     name = "icecream"
     summary = "temperature drives ice-cream and sunscreen sales; an advert's effect is confounded"

@@ -89,6 +89,12 @@ week, and a customer arriving in a new week finds its budget untouched
 Logged data, trials and :meth:`~sim.scenario.Scenario.truth` describe
 customers at the start of a week (``spent = 0``).
 
+The observation ``(age, tenure, past_spend, channel, spent)`` lies in ``[18, 80]
+x [0, inf) x [50 exp(-0.56), inf) x {0, 1, 2} x [0, weekly_budget]``
+(:attr:`Marketing.context_bounds`; ``50 exp(-0.56)``, about 28.56, is the smallest
+``past_spend``, at age 18 and tenure 0; ``tenure`` and ``past_spend`` have
+exponential and lognormal tails).
+
 True effects
 ------------
 At the default parameters, by common random numbers (``truth()``, and the
@@ -183,6 +189,7 @@ average treatment effects", *Econometrica* 62(2):467-475, 1994 (the LATE).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -285,6 +292,22 @@ class Marketing(Scenario):
     outcome = "revenue"
     state_nodes = ("spent",)
 
+    @property
+    def context_bounds(self) -> dict[str, tuple[float, float]]:  # type: ignore[override]
+        """The observation bounds, from the equations (``channel`` is categorical: 0..2).
+
+        ``age`` is uniform on [18, 80]; ``tenure`` exponential, [0, inf); ``past_spend`` is
+        ``50 exp(0.01 (age - 50) + 0.01 (tenure - 24))`` (at least ``50 exp(-0.56)``, about 28.56, at
+        age 18 and tenure 0) plus a lognormal (> 0, no upper bound). ``spent`` starts every week at
+        0 and an action is delivered only if ``spent`` plus its largest cost fits in the weekly
+        budget, so it stays in ``[0, weekly_budget]`` (a zero budget gets the nominal ``(0, 1)``:
+        ``Scenario`` asks ``low < high``).
+        """
+        budget = float(self.params.weekly_budget)
+        return {"age": (18.0, 80.0), "tenure": (0.0, math.inf),
+                "past_spend": (50 * math.exp(0.01 * (18 - 50) + 0.01 * (0 - 24)), math.inf),
+                "spent": (0.0, budget if budget > 0 else 1.0)}
+
     # ------------------------------------------------------------------ the model
     def spec(self) -> dict[str, Any]:
         """The SCM as a spec mapping (every mechanism is expressible: this is the YAML export)."""
@@ -382,8 +405,11 @@ class Marketing(Scenario):
                    time: np.ndarray) -> dict[str, np.ndarray]:
         """Book this customer's spend to the current week."""
         s = self.spend(values)
+        # spent + (send + coupon): the same float sum as the budget check's ``spent + largest
+        # cost`` (send + coupon is at most that cost), so ``spent`` never exceeds the budget by a
+        # rounding error either.
         return {"week": np.asarray(state["week"], dtype=float),
-                "spent": np.asarray(state["spent"], dtype=float) + s["send"] + s["coupon"]}
+                "spent": np.asarray(state["spent"], dtype=float) + (s["send"] + s["coupon"])}
 
     def arrive(self, state: Mapping[str, Any], time: np.ndarray) -> dict[str, np.ndarray]:
         """A customer arriving in a new week finds that week's budget untouched."""

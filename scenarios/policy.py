@@ -26,6 +26,11 @@ The unit of the unit-level SCM is one region-quarter. The simpy timeline
 (:class:`Quarterly`) emits ``n_regions`` decision points at each quarter time
 ``0, 1, ..., n_quarters - 1`` (regions in index order), so an episode has
 ``max_units = n_regions * n_quarters`` decision points (derived; not settable).
+The observation ``(population, unemployment, urban, quarter, adopted,
+last_outcome, budget_left)`` lies in ``(0, inf) x [2, 20] x [0.1, 0.9] x [0,
+n_quarters - 1] x {0, 1} x (-inf, inf) x [0, budget]``
+(:attr:`PolicyRollout.context_bounds`; ``last_outcome`` is last quarter's
+employment, which has normal noise).
 The state carries, per region ``r`` (keys ``population_07``, ``adopted_at_07``,
 ...), its covariates, hidden politics and region effect (drawn from the tape
 at its first decision point, quarter 0), its adoption quarter (``inf`` until
@@ -350,6 +355,23 @@ class PolicyRollout(Scenario):
         if "max_units" in overrides:
             raise ScenarioError("max_units is derived (n_regions * n_quarters); set those instead")
         super().__init__(params, **overrides)
+
+    @property
+    def context_bounds(self) -> dict[str, tuple[float, float]]:  # type: ignore[override]
+        """The observation bounds, from the equations and what the state can hold.
+
+        ``population`` is lognormal, ``(0, inf)``; ``unemployment`` is clipped to [2, 20];
+        ``urban`` uniform on [0.1, 0.9] (both carried from quarter 0, and their initial state
+        values 8 and 0.5 lie inside); ``quarter`` runs over ``0 .. n_quarters - 1``; ``adopted``
+        is 0/1; ``budget_left`` starts at ``budget`` and falls by one per adoption, which needs
+        ``budget_left >= 1``, so it stays in ``[0, budget]`` (a zero budget gets the nominal
+        ``(0, 1)``: ``Scenario`` asks ``low < high``). ``last_outcome`` (employment, with normal
+        noise) is unbounded.
+        """
+        p = self.params
+        return {"population": (0.0, math.inf), "unemployment": (2.0, 20.0), "urban": (0.1, 0.9),
+                "quarter": (0.0, float(p.n_quarters - 1)), "adopted": (0.0, 1.0),
+                "budget_left": (0.0, float(max(p.budget, 1)))}
 
     # ------------------------------------------------------------------ the model
     def spec(self) -> dict:

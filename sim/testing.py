@@ -71,7 +71,10 @@ class DynamicParams(Params):
 
 
 class DynamicScenario(Scenario):
-    """A linear dynamic model: ``y_t = 2 a_t + s_t + e_t``, ``s_{t+1} = 0.5 s_t + a_t``, ``s_0 = 1``."""
+    """A linear dynamic model: ``y_t = 2 a_t + s_t + e_t``, ``s_{t+1} = 0.5 s_t + a_t``, ``s_0 = 1``.
+
+    The observation is the state ``s``, which stays in [0, 2] (``context_bounds``).
+    """
 
     name = "dynamic"
     summary = "a state carried between decision points"
@@ -79,6 +82,8 @@ class DynamicScenario(Scenario):
     context = ("s",)
     outcome = "y"
     state_nodes = ("s",)
+    #: s_0 = 1 and s_{t+1} = 0.5 s_t + a_t with a_t in {0, 1} keep s in [0, 2].
+    context_bounds = {"s": (0.0, 2.0)}
 
     def build_scm(self) -> SCM:
         return SCM({"s": Linear(), "a": Binary(p=0.5), "y": Linear({"a": 2.0, "s": 1.0})},
@@ -112,6 +117,7 @@ class HiddenStateScenario(DynamicScenario):
 
     name = "hidden-state"
     context = ("m",)
+    context_bounds = {}  # m = s + normal noise is unbounded (and s is not in this context)
 
     def build_scm(self) -> SCM:
         return SCM({"s": Linear(), "m": Linear({"s": 1.0}), "a": Binary(p=0.5),
