@@ -47,7 +47,7 @@ import pandas as pd
 from causal.errors import CounterfactualError, ModelError
 from causal.interventions import Intervention, Scale, Shift, check_units
 from causal.mechanisms import DiscreteMechanism, InvertibleMechanism
-from causal.scm import _all_finite
+from causal.scm import _all_finite, _common_seed
 
 if TYPE_CHECKING:
     from causal.scm import SCM
@@ -523,9 +523,10 @@ def _effect_given(scm: SCM, evidence: Any, outcome: str, treat: Mapping[str, Any
                   ) -> np.ndarray:
     ev, index, n_units, mode, P, rng = _setup(scm, evidence, treat, samples, seed, mode=mode)
     check_units(scm._validated(control), n_units)
+    arms = _common_seed(rng)  # both worlds' stochastic policies draw the same numbers
     means = []
     for ivs in (treat, control):
-        Q = _predict(scm, P, ivs, mode, rng)
+        Q = _predict(scm, P, ivs, mode, np.random.default_rng(arms))
         w = _normalised(Q, n_units, index)
         means.append(np.bincount(Q.idx, weights=w * Q.values[outcome], minlength=n_units))
     return means[0] - means[1]

@@ -58,6 +58,21 @@ def as_rng(seed: Seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def _common_seed(seed: Seed) -> int | np.random.SeedSequence:
+    """A seed from which every arm of a contrast builds the same random stream.
+
+    An int or a :class:`numpy.random.SeedSequence` already gives each
+    :func:`as_rng` call the same generator; a Generator shared by the arms
+    would give them successive, different draws, so one key is drawn from it
+    (``None``: fresh entropy, drawn once).
+    """
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(int(seed.integers(0, 2**63)))
+    if seed is None:
+        return np.random.SeedSequence()
+    return seed
+
+
 @dataclass(frozen=True)
 class Effect:
     """A ground-truth effect: ``value`` with its Monte-Carlo standard error over ``n`` units."""
@@ -476,8 +491,14 @@ class SCM:
 
     def ite(self, noise: Mapping[str, Any] | pd.DataFrame, treatment: str, outcome: str,
             treat: Any, control: Any, *, seed: Seed = None) -> np.ndarray:
-        """Each unit's exact effect ``Y_treat - Y_control`` from its own noise."""
+        """Each unit's exact effect ``Y_treat - Y_control`` from its own noise.
+
+        Both arms also share one random stream for stochastic
+        :class:`~causal.interventions.Policy` interventions (common random
+        numbers): the same policy in both arms gives an effect of exactly 0.
+        """
         y = self._outcome(outcome)
+        seed = _common_seed(seed)
         a = self.propagate(noise, self._contrast(treatment, treat), seed=seed)[y]
         b = self.propagate(noise, self._contrast(treatment, control), seed=seed)[y]
         return a - b
