@@ -342,10 +342,10 @@ def _queries_inert(sc: Scenario, seed: int, n: int) -> None:
 
     def ask(env: CausalEnv, k: int) -> None:
         q = env.query
-        if env._point is not None:
+        if not (env.state.terminated[0] or env.state.truncated[0]):
             q.interventional(probe[k], n=8)
             q.policy_value(lambda obs: sc.random_actions(len(obs), rng), n=8)
-        if env._last is not None:
+        if env.previous is not None:
             q.counterfactual(probe[k])
 
     plain = list(_episode(CausalEnv(sc), seed, actions))
@@ -365,7 +365,7 @@ def _only_context(sc: Scenario, seed: int, n: int) -> None:
         if cols:
             raise _Failed(f"{what}() data contains hidden nodes {sorted(cols)}")
     env = CausalEnv(sc)
-    for k, obs, _, term, _, info in _episode(env, seed, _actions(sc, seed)):
+    for k, obs, _, term, trunc, info in _episode(env, seed, _actions(sc, seed)):
         allowed = _RESET_KEYS if k < 0 else _STEP_KEYS
         if set(info) - allowed:
             raise _Failed(f"info has undocumented keys {sorted(set(info) - allowed)}; documented: "
@@ -375,11 +375,12 @@ def _only_context(sc: Scenario, seed: int, n: int) -> None:
             raise _Failed(f"info names hidden nodes {sorted(leak)}")
         if obs.shape != (len(sc.context),) or not env.observation_space.contains(obs):
             raise _Failed(f"observation {obs!r} is not in the observation space {env.observation_space}")
-        if term:
+        if term or trunc:
             continue
-        i = env._current_unit()
-        state = sc.state_interventions(env._state_now()) if sc.state_nodes else None
-        values = sc.scm.propagate(env._tape.unit(i), state)
+        i = env.current_unit
+        tape = env.tape
+        state = sc.state_interventions(env.state.row_state(0)) if sc.state_nodes else None
+        values = sc.scm.propagate({v: arr[i:i + 1] for v, arr in tape.noise.items()}, state)
         want = np.array([values[v][0] for v in sc.context], dtype=float)
         if not _close(obs, want):
             raise _Failed(f"{'reset' if k < 0 else f'step {k}'}: observation {obs.tolist()} is not the "

@@ -9,7 +9,8 @@ For the current unit of an environment, two benchmarks of an action ``a``:
 * against the **clairvoyant** — the best action for the unit itself, from its
   own counterfactuals: ``max_b R_b - R_a`` (no agent can do better).
 
-Both read the episode's tape and the scenario's SCM directly; they never
+Both are the episode core's quantities (:func:`sim.core.context_value` and
+:func:`sim.core.potential`) on the environment's public state; they never
 charge the query budget and never touch the episode's random streams. The
 context expectations are Monte-Carlo means over ``draws`` redrawn non-context
 noises, with common random numbers across actions.
@@ -21,48 +22,37 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import core
+from sim.core import EpisodeState
 from sim.env import CausalEnv
 from sim.errors import SimError
 
 __all__ = ["Regret", "context_values", "unit_values", "regret"]
 
 
-def _base(env) -> CausalEnv:
+def _state(env) -> tuple[CausalEnv, EpisodeState]:
     base = env.unwrapped if hasattr(env, "unwrapped") else env
     if not isinstance(base, CausalEnv):
         raise SimError(f"the oracle needs a CausalEnv, got {type(base).__name__}")
-    if not base._discrete:
+    if not hasattr(base.action_space, "n"):
         raise SimError("the oracle enumerates actions: it needs a discrete action space")
-    return base
+    base.current_unit  # raises when there is no current unit
+    return base, base.state
 
 
 def context_values(env, draws: int = 4000, seed: int = 0) -> np.ndarray:
     """``E[reward | do(a), context]`` of the current unit for every action ``a``."""
-    base = _base(env)
-    sc = base.scenario
-    i = base._current_unit()
-    acts = np.asarray(sc.actions.enumerate(), dtype=np.int64)
-    rng = np.random.default_rng([seed, i])
-    noise = {v: dist.sample(draws, rng) for v, dist in sc.noise_items}
-    for v in base._context_noise_nodes:
-        noise[v] = np.full(draws, base._tape.noise[v][i])
-    state = base._state_now()
-    out = np.empty(len(acts))
-    for k, a in enumerate(acts):
-        batch = np.full(draws, a, dtype=np.int64)
-        out[k] = sc.total_reward(sc.outcomes(noise, batch, state), batch)[0].mean()
-    return out
+    base, state = _state(env)
+    acts = base.scenario.actions.enumerate()
+    rng = np.random.default_rng([seed, base.current_unit])
+    return core.context_value(state, acts, draws, rng)
 
 
 def unit_values(env) -> np.ndarray:
     """The current unit's reward under every action (its own noise: exact)."""
-    base = _base(env)
-    sc = base.scenario
-    i = base._current_unit()
-    acts = np.asarray(sc.actions.enumerate(), dtype=np.int64)
-    noise = {v: np.repeat(arr[i:i + 1], len(acts)) for v, arr in base._tape.noise.items()}
-    values = sc.outcomes(noise, acts, base._state_now())
-    return sc.total_reward(values, acts)[0]
+    base, state = _state(env)
+    acts = np.asarray(base.scenario.actions.enumerate(), dtype=np.int64)
+    return core.potential(state, acts, rows=np.zeros(len(acts), dtype=np.int64))[1]
 
 
 @dataclass(frozen=True)
@@ -78,7 +68,7 @@ class Regret:
 
 def regret(env, action, draws: int = 4000, seed: int = 0) -> Regret:
     """Regret of taking ``action`` for the current unit (call before ``env.step``)."""
-    base = _base(env)
+    base, _ = _state(env)
     a = base.scenario.actions.index(action)
     ctx = context_values(base, draws=draws, seed=seed)
     unit = unit_values(base)

@@ -4,17 +4,19 @@
 
 * ``interventional(action, n)`` — samples of the outcome for the current unit's
   observed context under ``do(action)``, everything else resampled:
-  ``E[Y | do(a), context]`` is their mean;
+  ``E[Y | do(a), context]`` is their mean (:func:`sim.core.context_samples`);
 * ``counterfactual(action)`` — after a step, what this very unit would have
-  had under another action (its own noise replayed: exact);
+  had under another action (its own noise replayed in the state it was in:
+  exact; :func:`sim.core.potential` on the state before the step);
 * ``policy_value(policy, n)`` — the expected reward of a whole policy on fresh
-  units.
+  units (:func:`sim.core.policy_samples`).
 
-Queries draw from their own random stream, so asking never changes the
-episode's future. An optional per-episode budget with a cost per query models
-limited experimentation: the cost is charged to the next step's reward (as
-the ``"queries"`` component) and :class:`~sim.errors.QueryBudgetExceeded` is
-raised once the budget is spent.
+Queries draw from their own random stream (seeded from the episode's generator
+at reset), so asking never changes the episode's future. Limited
+experimentation — a per-episode budget and a cost per query, charged to the
+next step's reward — is the :class:`~sim.wrappers.QueryBudget` wrapper, which
+sets :attr:`Query.budget` and :attr:`Query.cost` and settles the spending;
+:class:`~sim.errors.QueryBudgetExceeded` is raised once the budget is spent.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim import core
 from sim.errors import QueryBudgetExceeded, SimError
 
 if TYPE_CHECKING:
     from sim.env import CausalEnv
 
-__all__ = ["Answer", "Query"]
+__all__ = ["Answer", "Query", "check_limits"]
 
 
 @dataclass(frozen=True)
@@ -53,26 +56,33 @@ def _answer(samples: np.ndarray) -> Answer:
     return Answer(float(samples.mean()), se, len(samples), samples)
 
 
+def check_limits(budget: Any, cost: Any) -> tuple[float | None, float]:
+    """Validate a query budget (``None``: unlimited) and a cost per query."""
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
+                               or not budget >= 0):
+        raise SimError(f"query budget must be a number >= 0 or None, got {budget!r}")
+    if isinstance(cost, bool) or not (isinstance(cost, (int, float)) and math.isfinite(cost) and cost >= 0):
+        raise SimError(f"query cost must be a finite number >= 0, got {cost!r}")
+    return (None if budget is None else float(budget)), float(cost)
+
+
 class Query:
     """The query interface of one environment (see the module docstring).
 
-    Parameters
+    Attributes
     ----------
-    env : CausalEnv
-    budget : float, optional
+    budget : float or None
         Total query spending allowed per episode (``None``: unlimited).
     cost : float
         Cost of one query.
+    spent, count : float, int
+        Spending and number of queries this episode.
     """
 
-    def __init__(self, env: CausalEnv, budget: float | None = None, cost: float = 0.0) -> None:
-        if budget is not None and not (isinstance(budget, (int, float)) and budget >= 0):
-            raise SimError(f"query budget must be a number >= 0 or None, got {budget!r}")
-        if not (isinstance(cost, (int, float)) and math.isfinite(cost) and cost >= 0):
-            raise SimError(f"query cost must be a finite number >= 0, got {cost!r}")
+    def __init__(self, env: CausalEnv) -> None:
         self._env = env
-        self.budget = budget
-        self.cost = float(cost)
+        self.budget: float | None = None
+        self.cost = 0.0
         self.spent = 0.0
         self.count = 0
         self._pending = 0.0
@@ -98,67 +108,54 @@ class Query:
         self._pending += self.cost
         self.count += 1
 
-    def _take_pending(self) -> float:
+    def settle(self) -> float:
+        """The spending not yet charged to a reward, which this call marks as charged."""
         p, self._pending = self._pending, 0.0
         return p
 
-    def _fresh_noise(self, n: int) -> dict[str, np.ndarray]:
-        return {v: dist.sample(n, self._rng) for v, dist in self._env.scenario.noise_items}
+    def _state(self):
+        env = self._env
+        env.current_unit  # raises when there is no current unit
+        return env.state
 
     def interventional(self, action: Any, n: int = 256, *, node: str | None = None,
                        reward: bool = False) -> Answer:
         """Outcome (or ``node``, or total ``reward``) samples under ``do(action)`` for this context."""
-        env = self._env
-        sc = env.scenario
+        sc = self._env.scenario
         a = sc.actions.index(action)
         n = _count(n)
-        i = env._current_unit()
+        state = self._state()
+        y = None if reward else self._node(node)
         self._charge()
-        noise = self._fresh_noise(n)
-        for v in env._context_noise_nodes:
-            noise[v] = np.full(n, env._tape.noise[v][i])
-        actions = _batch(a, n)
-        values = sc.outcomes(noise, actions, env._state_now())
-        return _answer(self._pick(values, actions, node, reward))
+        return _answer(core.context_samples(state, [a], n, self._rng, node=y)[0])
 
     def counterfactual(self, action: Any, *, node: str | None = None, reward: bool = False) -> Answer:
         """What the unit of the last step would have had under ``action`` (exact)."""
         env = self._env
-        if env._last is None:
+        if env.previous is None:
             raise SimError("counterfactual() asks about the unit of the last step: call step() first")
         sc = env.scenario
         a = sc.actions.index(action)
+        y = None if reward else self._node(node)
         self._charge()
-        unit, _, state, _ = env._last
-        actions = _batch(a, 1)
-        values = sc.outcomes(env._tape.unit(unit), actions, state)
-        return _answer(self._pick(values, actions, node, reward))
+        values, total, _ = core.potential(env.previous, _batch(a, 1))
+        return _answer(total if y is None else values[y])
 
     def policy_value(self, policy: Callable[[np.ndarray], Any], n: int = 1000) -> Answer:
         """Expected reward of ``policy`` (observations ``(n, d)`` -> actions) on fresh units."""
-        env = self._env
-        sc = env.scenario
         n = _count(n)
+        state = self._state()
         self._charge()
-        noise = self._fresh_noise(n)
-        state = env._state_now()
-        ctx = sc.scm.propagate(noise, sc.state_interventions(state) if sc.state_nodes else None,
-                               nodes=sc.context)
-        actions = sc.actions.check_batch(policy(sc.observe(ctx)), n)
-        values = sc.outcomes(noise, actions, state)
-        return _answer(sc.total_reward(values, actions)[0])
+        return _answer(core.policy_samples(state, policy, n, self._rng))
 
-    def _pick(self, values: dict[str, np.ndarray], actions: np.ndarray, node: str | None,
-              reward: bool) -> np.ndarray:
+    def _node(self, node: str | None) -> str:
         sc = self._env.scenario
-        if reward:
-            return sc.total_reward(values, actions)[0]
         y = node or sc.outcome
-        if y not in values:
+        if y not in sc.scm.mechanisms:
             raise SimError(f"unknown node {y!r}")
         if y in sc.scm.hidden:
             raise SimError(f"{y!r} is hidden: queries answer about observed nodes only")
-        return values[y]
+        return y
 
 
 def _count(n: Any) -> int:

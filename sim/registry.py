@@ -5,7 +5,8 @@
 :class:`~sim.vector.CausalVectorEnv`) under a versioned id. Keyword arguments
 given to ``make``/``make_vec`` are the scenario's parameters, plus the
 environment's own options (``render_mode``; ``query_budget`` and
-``query_cost`` for single environments).
+``query_cost`` for single environments, which wrap it in
+:class:`~sim.wrappers.QueryBudget`).
 
 Examples
 --------
@@ -29,6 +30,7 @@ from sim.env import CausalEnv
 from sim.errors import SimError
 from sim.scenario import Scenario
 from sim.vector import vector_factory
+from sim.wrappers import QueryBudget
 
 __all__ = ["env_factory", "register"]
 
@@ -44,9 +46,13 @@ class _EnvEntryPoint:
     def __init__(self, scenario_cls: type[Scenario]) -> None:
         self.scenario_cls = scenario_cls
 
-    def __call__(self, **kwargs: Any) -> CausalEnv:
+    def __call__(self, **kwargs: Any) -> CausalEnv | QueryBudget:
         options = {k: kwargs.pop(k) for k in _ENV_OPTIONS if k in kwargs}
-        return CausalEnv(self.scenario_cls(**kwargs), **options)
+        budget, cost = options.pop("query_budget", None), options.pop("query_cost", 0.0)
+        env = CausalEnv(self.scenario_cls(**kwargs), **options)
+        if budget is not None or cost:
+            return QueryBudget(env, budget, cost)
+        return env
 
     def __repr__(self) -> str:
         return f"env_factory({self.scenario_cls.__qualname__})"

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import core
 from sim.env import CausalEnv
 from sim.errors import SimError
 from sim.tape import Tape
@@ -75,15 +76,13 @@ class Trajectory:
         return pd.DataFrame(self.rows)
 
 
-def _potential(env: CausalEnv, unit: int, state: dict[str, float]) -> dict[str, float]:
-    """Outcome and reward of ``unit`` under every discrete action (ground truth)."""
+def _potential(env: CausalEnv) -> dict[str, float]:
+    """Outcome and reward of the current unit under every discrete action (ground truth)."""
     sc = env.scenario
-    if not env._discrete:
+    if not hasattr(env.action_space, "n"):
         return {}
     acts = np.asarray(sc.actions.enumerate(), dtype=np.int64)
-    noise = {v: np.repeat(arr[unit:unit + 1], len(acts)) for v, arr in env._tape.noise.items()}
-    values = sc.outcomes(noise, acts, state)
-    total, _ = sc.total_reward(values, acts)
+    values, total, _ = core.potential(env.state, acts, rows=np.zeros(len(acts), dtype=np.int64))
     out = {}
     for k, a in enumerate(acts):
         label = sc.actions.label(a)
@@ -104,18 +103,13 @@ def rollout(env: CausalEnv, policy: PolicyLike, seed: int | None = None, *,
     if not isinstance(base, CausalEnv):
         raise SimError(f"rollout needs a CausalEnv, got {type(base).__name__}")
     act = _act(policy)
-    obs, info = base.reset(seed=seed)
-    if tape is not None:
-        base._replay(tape)
-        obs = base._obs.copy()
-        info = base._info_reset()
-    traj = Trajectory(base, seed, base._tape)
+    obs, info = base.reset(seed=seed, options=None if tape is None else {"tape": tape})
+    traj = Trajectory(base, seed, base.tape if tape is None else tape)
     sc = base.scenario
     done = False
     while not done:
         unit, time = info["unit"], info["time"]
-        state = base._state_now()
-        potential = _potential(base, unit, state)
+        potential = _potential(base)
         action = act(obs)
         obs_before = obs
         obs, reward, terminated, truncated, step_info = base.step(action)
@@ -130,7 +124,7 @@ def rollout(env: CausalEnv, policy: PolicyLike, seed: int | None = None, *,
         traj.rows.append(row)
         done = terminated or truncated
         if not done:
-            info = {"unit": base._point.unit, "time": base._point.time}
+            info = {"unit": int(base.state.unit[0]), "time": float(base.state.time[0])}
     return traj
 
 

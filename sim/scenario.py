@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from causal.interventions import Hard
+from causal.mechanisms import DiscreteMechanism
 from causal.scm import SCM, Effect, as_rng
 from sim.actions import ActionMap
 from sim.errors import ScenarioError
@@ -104,6 +105,11 @@ class Scenario(ABC):
     outcome: str = ""
     #: Nodes whose values come from the episode state (set by ``Hard`` each step).
     state_nodes: tuple[str, ...] = ()
+    #: Physical range ``{context node: (low, high)}`` of context nodes, the bounds of the
+    #: observation space (``inf`` for an unbounded side). Discrete nodes default to the range of
+    #: their values; any other node left out is unbounded. ``check_scenario`` checks that every
+    #: observation lies within them.
+    context_bounds: ClassVar[Mapping[str, tuple[float, float]]] = {}
 
     def __init__(self, params: Params | None = None, **overrides: Any) -> None:
         base = self.params_type() if params is None else params
@@ -205,8 +211,38 @@ class Scenario(ABC):
                 raise ScenarioError(f"{self.name}: context node {v!r} depends on {leak}, which the agent "
                                     "does not observe; observations must be functions of context noise "
                                     "only (add them to the context or cut the edge)")
+        for v, bounds in self.context_bounds.items():
+            ok = (isinstance(bounds, tuple) and len(bounds) == 2
+                  and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in bounds))
+            if v not in self.context or not ok or not bounds[0] < bounds[1]:
+                raise ScenarioError(f"{self.name}: context_bounds[{v!r}] = {bounds!r}; give (low, high) "
+                                    "with low < high for a context node")
         if self.outcome not in g.descendants(self.actions.nodes):
             raise ScenarioError(f"{self.name}: the outcome {self.outcome!r} is not caused by the action")
+
+    # ------------------------------------------------------------------ observations
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The names of the observation's columns (the context nodes, in order)."""
+        return tuple(self.context)
+
+    def observation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(low, high)`` of each context node: :attr:`context_bounds`, else the range of a
+        discrete node's values, else unbounded. Infinite sides become the largest finite float,
+        so that the Gymnasium ``Box`` is bounded everywhere (as ``check_env`` asks)."""
+        big = np.finfo(np.float64).max
+        low, high = np.full(len(self.context), -big), np.full(len(self.context), big)
+        mechs = self.scm.mechanisms
+        for j, v in enumerate(self.context):
+            if v in self.context_bounds:
+                lo, hi = (float(x) for x in self.context_bounds[v])
+            elif isinstance(mechs[v], DiscreteMechanism) and mechs[v].k_known:
+                values = mechs[v].cell_values
+                lo, hi = float(values.min()), float(values.max())
+            else:
+                continue
+            low[j], high[j] = max(lo, -big), min(hi, big)
+        return low, high
 
     # ------------------------------------------------------------------ batch computations
     def state_interventions(self, state: Mapping[str, Any]) -> dict[str, Hard]:

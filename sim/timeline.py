@@ -75,6 +75,9 @@ class Clock:
         self._units = 0
         self._waiting: simpy.Event | None = None
         self._pending: DecisionPoint | None = None
+        #: Whether the timeline itself has no further decision point (its process ended), as
+        #: opposed to the episode being cut by ``max_units`` or the ``horizon``.
+        self.exhausted = False
         self.env.process(timeline.process(self))
 
     @property
@@ -117,7 +120,10 @@ class Clock:
             return None
         env = self.env
         while self._pending is None:
-            if env.peek() == math.inf or env.peek() > self._horizon:
+            if env.peek() == math.inf:
+                self.exhausted = True
+                return None
+            if env.peek() > self._horizon:
                 return None
             env.step()
         if self._pending.time > self._horizon:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from sim.env import CausalEnv
+from sim.wrappers import QueryBudget
 from sim.errors import SimError
 from sim.oracle import Regret, context_values, regret, unit_values
 from sim.testing import DoseScenario, DynamicScenario, ToyScenario
@@ -95,7 +96,7 @@ def test_dynamic_context_values_are_exact():
 
 def test_the_oracle_never_changes_the_episode_or_charges_queries():
     def play(consult):
-        env = CausalEnv(ToyScenario(max_units=8), query_budget=0.0, query_cost=1.0)
+        env = QueryBudget(CausalEnv(ToyScenario(max_units=8)), budget=0.0, cost=1.0)
         obs, _ = env.reset(seed=5)
         seen = [obs.tobytes()]
         for t in range(8):

@@ -12,12 +12,18 @@ false-failure rate about 6e-7 per assertion for a normal mean); all streams are 
 
 import math
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
 from sim.env import CausalEnv
 from sim.errors import ActionError, QueryBudgetExceeded, SimError
+from sim.registry import register
 from sim.testing import DoseScenario, DynamicScenario, ToyScenario
+from sim.wrappers import QueryBudget
+
+if "causalsim-test/QueryToy-v0" not in gym.registry:
+    register("causalsim-test/QueryToy-v0", ToyScenario)
 
 K = 5.0
 
@@ -82,7 +88,8 @@ def test_counterfactual_equals_the_analytic_unit_counterfactual():
     done = False
     while not done:
         x, a = float(obs[0]), int(rng.integers(2))
-        obs, reward, done, _, info = env.step(a)
+        obs, reward, terminated, truncated, info = env.step(a)
+        done = terminated or truncated
         y = info["outcome"]
         for b in (0, 1):
             cf = q.counterfactual(b)
@@ -125,7 +132,7 @@ def test_policy_value_matches_the_truth():
 # ---------------------------------------------------------------------- budgets and costs
 def test_budget_is_enforced_and_costs_are_charged_to_the_next_reward():
     plain = CausalEnv(ToyScenario())
-    env = CausalEnv(ToyScenario(), query_budget=1.0, query_cost=0.4)
+    env = QueryBudget(CausalEnv(ToyScenario()), budget=1.0, cost=0.4)
     q = env.unwrapped.query
     plain.reset(seed=6)
     env.reset(seed=6)
@@ -167,14 +174,32 @@ def test_without_a_budget_queries_are_unlimited_and_free_by_default():
 
 
 @pytest.mark.parametrize("kwargs, pattern", [
-    ({"query_budget": -1.0}, "query budget must be a number >= 0"),
-    ({"query_budget": "lots"}, "query budget must be a number >= 0"),
-    ({"query_cost": -0.1}, "query cost must be a finite number >= 0"),
-    ({"query_cost": math.nan}, "query cost must be a finite number >= 0"),
+    ({"budget": -1.0}, "query budget must be a number >= 0"),
+    ({"budget": "lots"}, "query budget must be a number >= 0"),
+    ({"cost": -0.1}, "query cost must be a finite number >= 0"),
+    ({"cost": math.nan}, "query cost must be a finite number >= 0"),
 ])
 def test_bad_budgets_and_costs_are_rejected(kwargs, pattern):
     with pytest.raises(SimError, match=pattern):
-        CausalEnv(ToyScenario(), **kwargs)
+        QueryBudget(CausalEnv(ToyScenario()), **kwargs)
+    make_kwargs = {f"query_{k}": v for k, v in kwargs.items()}
+    with pytest.raises(SimError, match=pattern):
+        gym.make("causalsim-test/QueryToy-v0", **make_kwargs)
+
+
+def test_the_budget_is_a_wrapper_and_make_applies_it():
+    env = gym.make("causalsim-test/QueryToy-v0", query_budget=2.0, query_cost=0.5)
+    assert isinstance(env, QueryBudget) or any(isinstance(w, QueryBudget) for w in _wrappers(env))
+    assert env.unwrapped.query.budget == 2.0 and env.unwrapped.query.cost == 0.5
+    assert not isinstance(gym.make("causalsim-test/QueryToy-v0"), QueryBudget)
+    with pytest.raises(SimError, match="QueryBudget"):
+        CausalEnv(ToyScenario(), query_budget=1.0)
+
+
+def _wrappers(env):
+    while hasattr(env, "env"):
+        yield env
+        env = env.env
 
 
 # ---------------------------------------------------------------------- queries are inert

@@ -129,13 +129,13 @@ def run(env, seed, policy=lambda obs: 0):
         assert info["time"] == times[-1]
         if terminated or truncated:
             return times
-        times.append(env.unwrapped._point.time)
+        times.append(float(env.unwrapped.state.time[0]))
 
 
 def test_env_decision_times_are_the_closed_form_of_its_tape():
     env = CausalEnv(ToyScenario(max_units=30))
     times = run(env, seed=5)
-    tape = env.unwrapped._tape.exponentials
+    tape = env.unwrapped.tape.exponentials
     assert len(times) == 30
     assert bits(times) == bits(Poisson(1.0).times(tape[None, :30])[0])
 
@@ -143,7 +143,7 @@ def test_env_decision_times_are_the_closed_form_of_its_tape():
 def test_horizon_ends_an_episode():
     env = CausalEnv(ToyScenario(max_units=10_000, horizon=7.5))
     times = run(env, seed=2)
-    closed = Poisson(1.0).times(env.unwrapped._tape.exponentials[None, :])[0]
+    closed = Poisson(1.0).times(env.unwrapped.tape.exponentials[None, :])[0]
     assert len(times) == int(np.sum(closed <= 7.5)) > 0
     assert bits(times) == bits(closed[:len(times)])
 
@@ -175,7 +175,7 @@ def test_state_dependent_timeline_in_the_env_follows_the_state():
     acts = [1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 1, 1]
     it = iter(acts)
     times = run(env, seed=9, policy=lambda obs: next(it))
-    e = env.unwrapped._tape.exponentials
+    e = env.unwrapped.tape.exponentials
     want, s, now = [], 1.0, 0.0
     for k, a in enumerate(acts):
         now = now + e[k] / (1.0 + s)

@@ -8,11 +8,13 @@ import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.vector.utils import batch_space
 
+import sim.core
 import sim.vector
 from causal.spec import load_scm
 from sim.env import CausalEnv
 from sim.errors import ActionError, SimError
 from sim.registry import env_factory, register
+from sim.tape import TapePlan
 from sim.testing import DoseScenario, DynamicScenario, ToyScenario
 from sim.timeline import StateDependent
 from sim.vector import CausalVectorEnv, vector_factory
@@ -137,12 +139,11 @@ def test_bit_identical_whatever_the_reset_blocks(monkeypatch, chunk):
     """Resets draw tapes in blocks of sub-environments; any block size gives the single envs' bits,
     with episodes in step (every sub-env at the same unit) and out of step (horizon, reset_mask)."""
     nodes = len(MixedScenario().noise_items)
-    monkeypatch.setattr(sim.vector, "_SCRATCH_BYTES", chunk * 8 * nodes * 10)  # tapes of 10 units
+    monkeypatch.setattr(sim.core, "_SCRATCH_BYTES", chunk * 8 * nodes * 10)  # tapes of 10 units
     for params in ({}, {"horizon": 6.0}):
         n = 7
         ours = CausalVectorEnv(MixedScenario(max_units=10, **params), n)
         ref = SyncVectorEnv([lambda params=params: CausalEnv(MixedScenario(max_units=10, **params))] * n)
-        assert ours._chunk == chunk
         for x, y in zip(ours.reset(seed=3)[:1], ref.reset(seed=3)[:1], strict=True):
             np.testing.assert_array_equal(x, y)
         rng = np.random.default_rng(1)
@@ -163,12 +164,14 @@ def test_bit_identical_whatever_the_reset_blocks(monkeypatch, chunk):
                     np.testing.assert_array_equal(mine[4][key][mask], theirs[4][key][mask])
 
 
-def test_skipping_the_query_seed_draws_what_causal_env_draws():
-    a, b = np.random.default_rng(5), np.random.default_rng(5)
-    a.integers(2**63)
-    sim.vector._skip_query_seed(b)
-    assert a.bit_generator.state == b.bit_generator.state
-    assert a.standard_normal() == b.standard_normal()
+def test_each_row_draws_its_query_seed_then_its_tape():
+    sc = ToyScenario(max_units=5)
+    state = sim.core.initial(sc, [np.random.default_rng(5)])
+    rng = np.random.default_rng(5)
+    assert int(state.query_seeds[0]) == rng.bit_generator.random_raw()
+    tape = TapePlan.of(sc).draw(rng)
+    for v, row in tape.noise.items():
+        assert row.tobytes() == sim.core.tape_of(state).noise[v].tobytes()
 
 
 def test_sub_env_replays_a_single_env_across_autoresets():
@@ -196,9 +199,9 @@ def test_next_step_autoreset_semantics():
     venv.reset(seed=0)
     _, _, term, trunc, _ = venv.step(np.zeros(3, dtype=int))
     assert not term.any() and not trunc.any()
-    last_obs, _, term, _, info = venv.step(np.ones(3, dtype=int))
-    assert term.all() and info["_outcome"].all()
-    # the action of a terminated sub-env is ignored; it is reset with reward 0
+    last_obs, _, term, trunc, info = venv.step(np.ones(3, dtype=int))
+    assert trunc.all() and not term.any() and info["_outcome"].all()  # max_units truncates
+    # the action of an ended sub-env is ignored; it is reset with reward 0
     obs, reward, term, trunc, info = venv.step(np.ones(3, dtype=int))
     assert not term.any() and not trunc.any() and (reward == 0).all()
     assert "outcome" not in info and info["_kind"].all() and (info["unit"] == 0).all()

@@ -1,0 +1,674 @@
+"""The episode core: pure functions over a public, batched episode state.
+
+Everything an environment does — draw an episode's world, observe the current
+unit, act, move the clock, end the episode — is a function here over an
+:class:`EpisodeState` that holds ``batch`` episodes side by side (one per row).
+:class:`~sim.env.CausalEnv` is a batch of one, :class:`~sim.vector.CausalVectorEnv`
+a batch of ``num_envs``; the query interface, the oracle, rollouts and the
+conformance checks read the same state through the same functions. So the
+single and the vector environment agree bit for bit *by construction*: they
+run one code path, whose arithmetic is elementwise on contiguous arrays
+(a row's numbers never depend on the other rows, nor on the batch size).
+
+The shape follows Gymnasium's functional environments (``FuncEnv``):
+
+* :func:`initial` — draw ``batch`` episodes (tape of exogenous noise, clock,
+  persistent state) and move each to its first decision point;
+  :func:`reset_rows` starts new episodes in some rows (autoreset);
+* :func:`observe` — the observed context of each row's current unit;
+* :func:`transition` — act: ``(state, actions) -> (state, outcomes, rewards, components)``;
+* :func:`done` — ``(terminated, truncated)`` per row;
+* :func:`potential` — these units under these actions, from their own noise
+  (counterfactuals, potential outcomes, the clairvoyant);
+* :func:`context_samples` / :func:`context_value` — ``E[R | do(a), context]``:
+  the current unit's observed context held, every other noise redrawn;
+* :func:`policy_samples` — the reward of a policy on fresh units in the current state.
+
+How a step is computed
+----------------------
+A scenario's nodes fall into three groups (:class:`Layout`): *fixed* nodes
+depend on neither the action nor the episode state, so at (auto)reset they are
+computed for every unit of the new episodes in one vectorized call;
+*acted* nodes depend on the action but not on the state — for a discrete
+action space without state nodes they are computed at reset too, once per
+action, with the rewards, and a step only gathers them; *live* nodes depend on
+the state (or on a continuous action) and are computed at each step for the
+batch's current units. The three groups run the SCM's own mechanisms
+(:meth:`causal.scm.SCM.compute`), on the same noise, so a unit's values equal
+``scenario.outcomes(noise, actions, state)`` to the last bit (tested).
+
+Ending an episode
+-----------------
+``truncated`` when the episode is cut by ``max_units`` or the ``horizon`` (the
+world would go on; time left is not part of the observation);
+``terminated`` when :meth:`~sim.scenario.Scenario.exhausted` says the state
+ends it (a budget spent) or the timeline has no further decision point.
+
+State ownership
+---------------
+:func:`transition` never modifies the state it is given: it returns a new one
+(the tape and the precomputed tables are shared, read-only, between the two).
+:func:`reset_rows` writes the new episodes into the arrays of the state it is
+given, which it returns: a state is spent by a reset (copy it with
+:meth:`EpisodeState.copy` to keep it). Simpy clocks of state-dependent
+timelines are the one mutable part: they advance in place.
+
+Examples
+--------
+>>> from sim.testing import ToyScenario
+>>> sc = ToyScenario(max_units=3)
+>>> s = initial(sc, [np.random.default_rng(0), np.random.default_rng(1)])
+>>> observe(s).shape, s.unit.tolist()
+((2, 1), [0, 0])
+>>> s, y, r, parts = transition(s, np.array([1, 0]))
+>>> s.unit.tolist(), sorted(parts)
+([1, 1], ['cost', 'outcome'])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.errors import SimError
+from sim.scenario import Scenario
+from sim.tape import Tape, TapePlan
+from sim.timeline import Clock
+
+__all__ = ["EpisodeState", "Layout", "initial", "reset_rows", "observe", "transition", "done",
+           "potential", "context_samples", "context_value", "policy_samples", "tape_of"]
+
+#: Bytes of the block into which resets draw tapes before spreading them (stays in cache).
+_SCRATCH_BYTES = 1 << 20
+
+
+# ---------------------------------------------------------------------- layout
+class Layout:
+    """How the core computes a scenario's episodes (made once per scenario object).
+
+    Attributes
+    ----------
+    noise_nodes : tuple of str
+        Nodes with noise, in tape order (row ``i`` of a tape is ``noise_nodes[i]``).
+    fixed : tuple of str
+        Nodes that depend on neither the action nor the state, in topological order:
+        computed for whole episodes at reset.
+    acted : tuple of str
+        Nodes that depend on the action but not on the state (topological order).
+    live : tuple of str
+        Nodes computed at each step (topological order): those that depend on the state;
+        with :attr:`tabulated` false, the acted nodes too.
+    tabulated : bool
+        Discrete actions and no state nodes: every unit's values and rewards under every
+        action are computed at reset, and a step only looks them up.
+    context_fixed : bool
+        Every context node is fixed: observations are computed at reset.
+    """
+
+    def __init__(self, scenario: Scenario) -> None:
+        sc = scenario
+        g = sc.scm.graph
+        order = g.topological_order()
+        acts = set(sc.actions.nodes)
+        state = set(sc.state_nodes)
+        after_action = set(g.descendants(acts)) | acts
+        after_state = set(g.descendants(state)) | state if state else set()
+        self.tape = TapePlan.of(sc)
+        self.noise_nodes: tuple[str, ...] = self.tape.nodes
+        self.discrete = hasattr(sc.actions.space, "n")
+        self.fixed = tuple(v for v in order if v not in after_action and v not in after_state)
+        self.acted = tuple(v for v in order if v in after_action and v not in after_state)
+        self.tabulated = self.discrete and not state
+        live = after_state if self.tabulated else after_state | after_action
+        self.live = tuple(v for v in order if v in live and v not in acts and v not in state)
+        self.context_fixed = all(v in self.fixed for v in sc.context)
+        self.context_live = tuple(v for v in order if v in live and v not in acts and v not in state
+                                  and (v in sc.context or v in _ancestors_in(g, sc.context)))
+        self.after_context = tuple(v for v in self.live if v not in self.context_live)
+        self.n_actions = int(sc.actions.space.n) if self.discrete else 0
+        self.row = {v: i for i, v in enumerate(self.noise_nodes)}
+        self.fixed_row = {v: i for i, v in enumerate(self.fixed)}
+        self.acted_row = {v: i for i, v in enumerate(self.acted)}
+        self.closed_form = sc.timeline.static
+        self.ends_by_state = type(sc).exhausted is not Scenario.exhausted
+        self.draws = sc.params.max_units * max(1, sc.timeline.draws_per_unit)
+        #: reward component names, filled by the first tabulation (tabulated layouts)
+        self.parts: tuple[str, ...] | None = None
+
+    _cache: weakref.WeakKeyDictionary[Scenario, Layout] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Layout:
+        """The layout of ``scenario`` (made once per scenario object)."""
+        out = cls._cache.get(scenario)
+        if out is None:
+            out = cls._cache[scenario] = cls(scenario)
+        return out
+
+
+def _ancestors_in(g, nodes: Sequence[str]) -> set[str]:
+    return set(g.ancestors(nodes)) if nodes else set()
+
+
+# ---------------------------------------------------------------------- the state
+@dataclass(frozen=True, eq=False)
+class EpisodeState:
+    """``batch`` episodes of one scenario, one per row (see the module docstring).
+
+    Attributes
+    ----------
+    scenario : Scenario
+    noise : array ``(len(noise_nodes), max_units, batch)``
+        The tapes' unit noise: ``noise[i, u, j]`` is node ``noise_nodes[i]``'s noise of unit ``u``
+        in row ``j``.
+    exponentials : array ``(batch, draws)``
+        The timelines' standard exponential draws, per row.
+    unit : int array ``(batch,)``
+        Each row's current unit (decision point index).
+    time : float array ``(batch,)``
+        Simulated time of each row's current decision point.
+    kind : object array ``(batch,)``
+        Kind of each row's current decision point.
+    state : dict of float arrays ``(batch,)``
+        The scenario's persistent state (:meth:`~sim.scenario.Scenario.initial_state` keys).
+    terminated, truncated : bool arrays ``(batch,)``
+        Whether each row's episode has ended (see :func:`done`).
+    query_seeds : uint64 array ``(batch,)``
+        One draw per row from its generator at reset, before the tape: seeds of the rows'
+        query streams (so that asking never moves the episode's own draws).
+    tables : dict of arrays
+        Precomputed per-unit values (``"fixed"``, ``"obs"``, and for tabulated layouts
+        ``"acted"``, ``"total"``, ``"parts"``, ``"outcome"``); read-only for users.
+    clocks : tuple of Clock or None
+        Simpy clocks of state-dependent timelines (one per row; advanced in place).
+    """
+
+    scenario: Scenario
+    noise: np.ndarray
+    exponentials: np.ndarray
+    unit: np.ndarray
+    time: np.ndarray
+    kind: np.ndarray
+    state: dict[str, np.ndarray]
+    terminated: np.ndarray
+    truncated: np.ndarray
+    query_seeds: np.ndarray
+    tables: dict[str, np.ndarray]
+    times: np.ndarray | None = None
+    clocks: tuple[Any, ...] | None = None
+
+    @property
+    def batch(self) -> int:
+        return len(self.unit)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout.of(self.scenario)
+
+    def replace(self, **changes: Any) -> EpisodeState:
+        return dataclasses.replace(self, **changes)
+
+    def copy(self) -> EpisodeState:
+        """A deep copy (clocks excepted: they cannot be copied)."""
+        return dataclasses.replace(
+            self, noise=self.noise.copy(), exponentials=self.exponentials.copy(), unit=self.unit.copy(),
+            time=self.time.copy(), kind=self.kind.copy(), state={k: v.copy() for k, v in self.state.items()},
+            terminated=self.terminated.copy(), truncated=self.truncated.copy(),
+            query_seeds=self.query_seeds.copy(), tables={k: v.copy() for k, v in self.tables.items()},
+            times=None if self.times is None else self.times.copy())
+
+    def row_state(self, j: int) -> dict[str, float]:
+        """Row ``j``'s persistent state as floats."""
+        return {k: float(v[j]) for k, v in self.state.items()}
+
+
+class _StateBox:
+    """What a state-dependent clock reads: the state of its row, set before each advance."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: dict[str, float] = {}
+
+    def __call__(self) -> dict[str, float]:
+        return self.value
+
+
+# ---------------------------------------------------------------------- starting episodes
+def _empty(scenario: Scenario, batch: int) -> EpisodeState:
+    lay = Layout.of(scenario)
+    sc = scenario
+    m, k = sc.params.max_units, len(lay.noise_nodes)
+    tables: dict[str, np.ndarray] = {"fixed": np.zeros((len(lay.fixed), m, batch))}
+    if lay.context_fixed:
+        tables["obs"] = np.zeros((m, batch, len(sc.context)))
+    if lay.tabulated:
+        tables["acted"] = np.zeros((lay.n_actions, len(lay.acted), m, batch))
+        tables["total"] = np.zeros((lay.n_actions, m, batch))
+    return EpisodeState(
+        scenario=sc, noise=np.zeros((k, m, batch)), exponentials=np.zeros((batch, lay.tape.draws)),
+        unit=np.zeros(batch, dtype=np.int64), time=np.zeros(batch), kind=np.full(batch, None, dtype=object),
+        state={key: np.full(batch, float(v)) for key, v in sc.initial_state().items()},
+        terminated=np.zeros(batch, dtype=bool), truncated=np.zeros(batch, dtype=bool),
+        query_seeds=np.zeros(batch, dtype=np.uint64), tables=tables,
+        times=np.zeros((m, batch)) if lay.closed_form else None,
+        clocks=None if lay.closed_form else tuple(None for _ in range(batch)))
+
+
+def initial(scenario: Scenario, rngs: Sequence[np.random.Generator] | None = None, *,
+            tapes: Sequence[Tape] | None = None) -> EpisodeState:
+    """Start ``len(rngs)`` episodes of ``scenario`` (or replay recorded ``tapes``).
+
+    Row ``j`` draws from ``rngs[j]``, in this order: one raw 64-bit draw (its query seed),
+    then its tape (:class:`~sim.tape.TapePlan`). With ``tapes`` the rows replay those worlds;
+    ``rngs`` then only give the query seeds (``None``: seed 0).
+    """
+    if not isinstance(scenario, Scenario):
+        raise SimError(f"the episode core needs a Scenario, got {type(scenario).__name__}")
+    if rngs is None and tapes is None:
+        raise SimError("give one generator per row (rngs) or recorded tapes")
+    batch = len(tapes) if tapes is not None else len(rngs)
+    if batch < 1:
+        raise SimError("an episode state needs at least one row")
+    state = _empty(scenario, batch)
+    return reset_rows(state, np.arange(batch), rngs, tapes=tapes)
+
+
+def reset_rows(state: EpisodeState, rows: np.ndarray, rngs: Sequence[np.random.Generator] | None, *,
+               tapes: Sequence[Tape] | None = None) -> EpisodeState:
+    """Start new episodes in ``rows`` (sorted row indices), drawing row ``rows[b]`` from
+    ``rngs[b]`` (or replaying ``tapes[b]``). Writes into ``state``'s arrays and returns it."""
+    sc = state.scenario
+    lay = Layout.of(sc)
+    rows = np.asarray(rows, dtype=np.int64)
+    m = sc.params.max_units
+    k = len(lay.noise_nodes)
+    plan = lay.tape
+    for key, v in sc.initial_state().items():
+        if key not in state.state:
+            state.state[key] = np.zeros(state.batch)
+        state.state[key][rows] = float(v)
+    chunk = max(1, min(len(rows), _SCRATCH_BYTES // (8 * max(1, k * m))))
+    scratch = np.empty((chunk, k, m))
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        block = scratch[:len(part)]
+        for b, j in enumerate(part.tolist()):
+            i = start + b
+            if tapes is not None:
+                tape = tapes[i]
+                if set(tape.noise) != set(lay.noise_nodes):
+                    raise SimError("the tape was recorded with another scenario (its noise nodes differ)")
+                if len(tape) != m:
+                    raise SimError(f"the tape was recorded with other parameters (max_units differs: "
+                                   f"{len(tape)} units, the scenario has {m})")
+                for r, v in enumerate(lay.noise_nodes):
+                    block[b, r] = tape.noise[v]
+                state.exponentials[j] = tape.exponentials
+                state.query_seeds[j] = 0 if rngs is None else rngs[i].bit_generator.random_raw()
+            else:
+                rng = rngs[i]
+                state.query_seeds[j] = rng.bit_generator.random_raw()
+                plan.fill(rng, block[b], state.exponentials[j])
+        if tapes is None:
+            plan.finish(block)
+        where = _as_index(part)
+        state.noise[:, :, where] = block.transpose(1, 2, 0)
+        _tabulate(state, block, where, len(part))
+    state.unit[rows] = 0
+    state.terminated[rows] = False
+    state.truncated[rows] = False
+    _first_points(state, rows)
+    return state
+
+
+def _first_points(state: EpisodeState, rows: np.ndarray) -> None:
+    """Move ``rows`` (new episodes) to their first decision point and let the state arrive there."""
+    sc = state.scenario
+    lay = Layout.of(sc)
+    if lay.closed_form:
+        where = _as_index(rows)
+        times = sc.timeline.times(state.exponentials[where, :lay.draws])
+        if not np.all((times[:, 0] <= sc.params.horizon) & np.isfinite(times[:, 0])):
+            raise SimError("the episode has no decision point before the horizon; raise horizon")
+        state.times[:, where] = times.T
+        state.time[where] = times[:, 0]
+        state.kind[where] = sc.timeline.kind
+    else:
+        clocks = list(state.clocks)
+        for j in rows.tolist():
+            box = _StateBox()
+            box.value = state.row_state(j)
+            clock = Clock(sc.timeline, state.exponentials[j], max_units=sc.params.max_units,
+                          horizon=sc.params.horizon, state=box)
+            point = clock.advance()
+            if point is None:
+                raise SimError("the episode has no decision point before the horizon; raise horizon")
+            clocks[j] = (clock, box)
+            state.time[j], state.kind[j] = point.time, point.kind
+        object.__setattr__(state, "clocks", tuple(clocks))
+    if sc.arrives:
+        new = _as_state(sc.arrive(state.state, state.time), state.batch)
+        for key, v in new.items():
+            if key not in state.state:
+                state.state[key] = np.zeros(state.batch)
+            state.state[key][rows] = v[rows]
+
+
+def _tabulate(state: EpisodeState, block: np.ndarray, where: slice | np.ndarray, r: int) -> None:
+    """Compute the fixed nodes (and, for tabulated layouts, every action's values and rewards)
+    of every unit of the ``r`` new episodes whose tapes are ``block`` ``(r, nodes, max_units)``."""
+    sc = state.scenario
+    lay = Layout.of(sc)
+    m = sc.params.max_units
+    n = r * m
+    # unit-major flattening: entry u * r + b is unit u of the block's episode b
+    noise = {v: np.ascontiguousarray(block[:, i, :].T).reshape(-1) for v, i in lay.row.items()}
+    values = sc.scm.compute(lay.fixed, {}, noise, n=n)
+    fixed = state.tables["fixed"]
+    for f, v in enumerate(lay.fixed):
+        fixed[f][:, where] = values[v].reshape(m, r)
+    if lay.context_fixed:
+        state.tables["obs"][:, where] = sc.observe(values).reshape(m, r, -1)
+    if not lay.tabulated:
+        return
+    acted, total = state.tables["acted"], state.tables["total"]
+    for a in range(lay.n_actions):
+        acts = np.full(n, a, dtype=np.int64)
+        world = sc.scm.compute(lay.acted, dict(values), noise, sc.actions.to_interventions(acts), n=n)
+        for i, v in enumerate(lay.acted):
+            acted[a, i][:, where] = world[v].reshape(m, r)
+        tot, parts = sc.total_reward(world, acts)
+        total[a][:, where] = np.broadcast_to(tot, (n,)).reshape(m, r)
+        if lay.parts is None:
+            lay.parts = tuple(parts)
+        if "parts" not in state.tables:
+            state.tables["parts"] = np.zeros((lay.n_actions, len(lay.parts), m, state.batch))
+        for p, name in enumerate(lay.parts):
+            state.tables["parts"][a, p][:, where] = np.broadcast_to(
+                np.asarray(parts[name], dtype=float), (n,)).reshape(m, r)
+
+
+# ---------------------------------------------------------------------- gathering
+def _same(units: np.ndarray) -> int | None:
+    u = int(units[0])
+    return u if len(units) == 1 or (units == u).all() else None
+
+
+def _gather(table: np.ndarray, units: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """``table[..., units[b], rows[b]]`` for a table ``(..., max_units, batch)``: shape ``(..., len)``,
+    each last-axis row contiguous. ``rows=None``: every row, ``units`` one per row."""
+    if rows is None:
+        u = _same(units)
+        if u is not None:
+            return table[..., u, :]
+        rows = np.arange(table.shape[-1])
+    return table[..., units, rows]
+
+
+def _noise_at(state: EpisodeState, units: np.ndarray, rows: np.ndarray | None) -> dict[str, np.ndarray]:
+    taken = _gather(state.noise, units, rows)
+    return dict(zip(Layout.of(state.scenario).noise_nodes, taken, strict=True))
+
+
+def _fixed_at(state: EpisodeState, units: np.ndarray, rows: np.ndarray | None) -> dict[str, np.ndarray]:
+    lay = Layout.of(state.scenario)
+    if not lay.fixed:
+        return {}
+    return dict(zip(lay.fixed, _gather(state.tables["fixed"], units, rows), strict=True))
+
+
+def _state_at(state: EpisodeState, rows: np.ndarray | None) -> dict[str, np.ndarray]:
+    return state.state if rows is None else {k: v[rows] for k, v in state.state.items()}
+
+
+def _as_state(new: Mapping[str, Any], batch: int) -> dict[str, np.ndarray]:
+    out = {}
+    for k, v in new.items():
+        a = np.asarray(v, dtype=np.float64)
+        out[k] = a.copy() if a.shape == (batch,) else np.array(np.broadcast_to(a, (batch,)))
+    return out
+
+
+def _as_index(rows: np.ndarray) -> slice | np.ndarray:
+    """Sorted distinct ``rows`` as a slice when they are a range (cheaper to read and write)."""
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
+
+
+# ---------------------------------------------------------------------- the functions
+def observe(state: EpisodeState, rows: np.ndarray | None = None) -> np.ndarray:
+    """The observation ``(batch, len(context))`` of each row's current unit (or of ``rows``)."""
+    sc = state.scenario
+    lay = Layout.of(sc)
+    units = state.unit if rows is None else state.unit[rows]
+    if lay.context_fixed:
+        obs = state.tables["obs"]
+        if rows is None:
+            u = _same(units)
+            if u is not None:
+                return obs[u].copy()
+            rows = np.arange(state.batch)
+        return obs[units, rows]
+    values = _context_values(state, units, rows)
+    return sc.observe(values)
+
+
+def _context_values(state: EpisodeState, units: np.ndarray, rows: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Fixed and context-live values of the current units under the current state."""
+    sc = state.scenario
+    lay = Layout.of(sc)
+    n = len(units)
+    values = _fixed_at(state, units, rows)
+    st = _state_at(state, rows)
+    for v, iv in sc.state_interventions(st).items():
+        values[v] = iv.apply(None, n)
+    if lay.context_live:
+        sc.scm.compute(lay.context_live, values, _noise_at(state, units, rows), n=n)
+    return values
+
+
+def _values(state: EpisodeState, actions: np.ndarray, rows: np.ndarray | None = None
+            ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+    """Every node's value for the current units of ``rows`` (all: ``None``) under ``actions``
+    (one per row), their rewards and reward components."""
+    sc = state.scenario
+    lay = Layout.of(sc)
+    units = state.unit if rows is None else state.unit[rows]
+    if lay.tabulated:
+        values = _fixed_at(state, units, rows)
+        u = _same(units) if rows is None else None
+        if u is not None:
+            cols = np.arange(state.batch)
+            acted = state.tables["acted"][actions, :, u, cols].T  # (len(acted), batch)
+            total = state.tables["total"][actions, u, cols]
+            parts = state.tables["parts"][actions, :, u, cols].T
+        else:
+            r = np.arange(state.batch) if rows is None else rows
+            acted = state.tables["acted"][actions, :, units, r].T
+            total = state.tables["total"][actions, units, r]
+            parts = state.tables["parts"][actions, :, units, r].T
+        acted = np.ascontiguousarray(acted)
+        parts = np.ascontiguousarray(parts)
+        for i, v in enumerate(lay.acted):
+            values[v] = acted[i]
+        for v, iv in sc.actions.to_interventions(actions).items():
+            values[v] = iv.apply(None, len(units))
+        return values, total, dict(zip(lay.parts, parts, strict=True))
+    n = len(units)
+    values = _context_values(state, units, rows)
+    for v, iv in sc.actions.to_interventions(actions).items():
+        values[v] = iv.apply(None, n)
+    sc.scm.compute(lay.after_context, values, _noise_at(state, units, rows), n=n)
+    total, parts = sc.total_reward(values, actions)
+    total = np.broadcast_to(np.asarray(total, dtype=np.float64), (n,)).copy()
+    parts = {k: np.broadcast_to(np.asarray(p, dtype=np.float64), (n,)).copy() for k, p in parts.items()}
+    return values, total, parts
+
+
+def transition(state: EpisodeState, actions: np.ndarray
+               ) -> tuple[EpisodeState, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Act on every row's current unit; move each row to its next decision point.
+
+    Parameters
+    ----------
+    state : EpisodeState
+        Rows whose episode has ended are computed too (their results are for the caller to
+        ignore) and stay where they are.
+    actions : array
+        One valid action per row (``scenario.actions.check_batch``).
+
+    Returns
+    -------
+    state, outcomes, rewards, components
+        The next state (a new object; ``state`` is left as it was), the outcome node's value
+        and the reward of each row's unit, and the reward's components.
+    """
+    sc = state.scenario
+    lay = Layout.of(sc)
+    values, total, parts = _values(state, actions)
+    outcome = np.array(values[sc.outcome], dtype=np.float64)
+    live = ~(state.terminated | state.truncated)
+    st = state.state
+    if sc.dynamic:
+        new = _as_state(sc.transition(st, values, actions, state.time), state.batch)
+        st = {k: np.where(live, new[k], st[k]) if k in st else new[k] for k in new} \
+            if not live.all() else new
+    unit, time, kind = state.unit.copy(), state.time.copy(), state.kind
+    terminated, truncated = state.terminated.copy(), state.truncated.copy()
+    m = sc.params.max_units
+    following = unit + 1
+    cut = following >= m
+    ended = np.zeros(state.batch, dtype=bool)
+    if lay.ends_by_state:
+        ended |= np.asarray(sc.exhausted(st), dtype=bool)
+    if lay.closed_form:
+        u = _same(following)
+        nxt = state.times[min(u, m - 1)] if u is not None else \
+            state.times[np.minimum(following, m - 1), np.arange(state.batch)]
+        cut |= ~(nxt <= sc.params.horizon) & np.isfinite(nxt)
+        ended |= ~np.isfinite(nxt) & ~cut
+        go = live & ~cut & ~ended
+        np.copyto(time, nxt, where=go)
+        np.copyto(unit, following, where=go)
+    else:
+        kind = kind.copy()
+        go = live & ~cut & ~ended
+        for j in np.flatnonzero(go).tolist():
+            clock, box = state.clocks[j]
+            box.value = {k: float(v[j]) for k, v in st.items()}
+            point = clock.advance()
+            if point is None:
+                go[j] = False
+                if clock.exhausted:
+                    ended[j] = True
+                else:
+                    cut[j] = True
+            else:
+                time[j], unit[j], kind[j] = point.time, point.unit, point.kind
+    terminated |= live & ended
+    truncated |= live & cut & ~ended
+    new_state = dataclasses.replace(state, unit=unit, time=time, kind=kind, state=st,
+                                    terminated=terminated, truncated=truncated)
+    if sc.arrives and go.any():
+        arrived = _as_state(sc.arrive(st, time), state.batch)
+        st2 = dict(st)
+        for k, v in arrived.items():
+            st2[k] = np.where(go, v, st[k]) if k in st else v
+        new_state = dataclasses.replace(new_state, state=st2)
+    return new_state, outcome, total, parts
+
+
+def done(state: EpisodeState) -> tuple[np.ndarray, np.ndarray]:
+    """``(terminated, truncated)`` per row (copies)."""
+    return state.terminated.copy(), state.truncated.copy()
+
+
+def potential(state: EpisodeState, actions: Any, rows: np.ndarray | None = None
+              ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+    """These units under these actions, from their own noise: every node's value, the reward and
+    its components.
+
+    ``actions`` holds one action per row (``rows=None``) or one per entry of ``rows`` (row
+    indices, repeats allowed: ``rows=np.zeros(k, int)`` with ``k`` actions asks row 0's unit
+    under each of them). Exact: the units' own noise, in the state they are in.
+    """
+    sc = state.scenario
+    rows_ = None if rows is None else np.asarray(rows, dtype=np.int64)
+    n = state.batch if rows_ is None else len(rows_)
+    acts = sc.actions.check_batch(actions, n)
+    return _values(state, acts, rows_)
+
+
+def _context_noise(state: EpisodeState, row: int, draws: int, rng: np.random.Generator
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Noise of ``draws`` units sharing row ``row``'s current context (other noise redrawn), and
+    the row's state repeated ``draws`` times."""
+    sc = state.scenario
+    u = int(state.unit[row])
+    noise = {v: dist.sample(draws, rng) for v, dist in sc.noise_items}
+    lay = Layout.of(sc)
+    for v in _context_noise_nodes(sc):
+        noise[v] = np.full(draws, state.noise[lay.row[v], u, row])
+    return noise, state.row_state(row)
+
+
+def _context_noise_nodes(sc: Scenario) -> tuple[str, ...]:
+    noise = sc.scm.noise
+    g = sc.scm.graph
+    keep = set(sc.context) | _ancestors_in(g, sc.context)
+    return tuple(v for v in sc.scm.graph.topological_order() if v in keep and noise[v] is not None)
+
+
+def context_samples(state: EpisodeState, actions: Sequence[Any], draws: int, rng: np.random.Generator,
+                    *, row: int = 0, node: str | None = None) -> np.ndarray:
+    """Samples ``(len(actions), draws)`` of the reward (or of ``node``) under ``do(a)`` for units
+    that share row ``row``'s observed context, every other noise redrawn — the same draws for
+    every action (common random numbers). Their means are ``E[R | do(a), context]``."""
+    sc = state.scenario
+    noise, st = _context_noise(state, row, draws, rng)
+    out = np.empty((len(actions), draws))
+    for i, a in enumerate(actions):
+        batch = _repeat(sc.actions.index(a), draws)
+        values = sc.outcomes(noise, batch, st)
+        out[i] = values[node] if node is not None else sc.total_reward(values, batch)[0]
+    return out
+
+
+def context_value(state: EpisodeState, actions: Sequence[Any], draws: int, rng: np.random.Generator,
+                  *, row: int = 0) -> np.ndarray:
+    """``E[R | do(a), context]`` of row ``row``'s current unit for each of ``actions``
+    (Monte-Carlo means over ``draws`` common draws)."""
+    return context_samples(state, actions, draws, rng, row=row).mean(axis=1)
+
+
+def policy_samples(state: EpisodeState, policy: Callable[[np.ndarray], Any], n: int,
+                   rng: np.random.Generator, *, row: int = 0) -> np.ndarray:
+    """The reward of ``policy`` (observations ``(n, d)`` -> actions) on ``n`` fresh units, in the
+    persistent state of row ``row``."""
+    sc = state.scenario
+    noise = {v: dist.sample(n, rng) for v, dist in sc.noise_items}
+    st = state.row_state(row)
+    ctx = sc.scm.propagate(noise, sc.state_interventions(st) if sc.state_nodes else None, nodes=sc.context)
+    actions = sc.actions.check_batch(policy(sc.observe(ctx)), n)
+    values = sc.outcomes(noise, actions, st)
+    return sc.total_reward(values, actions)[0]
+
+
+def tape_of(state: EpisodeState, row: int = 0) -> Tape:
+    """Row ``row``'s tape (copies): replay it with ``initial(scenario, tapes=[tape])``."""
+    lay = Layout.of(state.scenario)
+    return Tape({v: state.noise[i, :, row].copy() for i, v in enumerate(lay.noise_nodes)},
+                state.exponentials[row].copy())
+
+
+def _repeat(a: Any, n: int) -> np.ndarray:
+    if isinstance(a, (int, np.integer)):
+        return np.full(n, int(a), dtype=np.int64)
+    return np.repeat(np.asarray(a, dtype=float)[None, :], n, axis=0)
