@@ -155,7 +155,6 @@ from typing import Any
 
 import numpy as np
 
-from causal.interventions import Hard
 from causal.scm import SCM
 from causal.spec import load_scm
 from scenarios.common import KnobParams
@@ -364,10 +363,10 @@ class AutomatedBrake(ContinuousActions):
         super().__init__("brake_force", 0.0, 1.0, cost_per_unit)
         self.reaction = float(reaction)
 
-    def to_interventions(self, actions: np.ndarray) -> dict[str, Hard]:
-        ivs = super().to_interventions(actions)
-        ivs["reaction"] = Hard(np.full(len(ivs["brake_force"].value), self.reaction))
-        return ivs
+    def values(self, actions: np.ndarray) -> dict[str, np.ndarray]:
+        out = super().values(actions)
+        out["reaction"] = np.full(len(out["brake_force"]), self.reaction)
+        return out
 
 
 class DrivingBrake(_DrivingBase):

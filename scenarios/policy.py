@@ -325,6 +325,11 @@ class Quarterly(Timeline):
         _count("n_regions", self.n_regions, 1)
         _count("n_quarters", self.n_quarters, 1)
 
+    @property
+    def length(self) -> int:
+        """Every region in every quarter: the episode ends (terminates) after the last quarter."""
+        return self.n_regions * self.n_quarters
+
     def process(self, clock: Clock):
         for t in range(self.n_quarters):
             if t:
@@ -480,7 +485,7 @@ class PolicyRollout(Scenario):
         step = np.asarray(state["step"], dtype=float)
         return (step % self.params.n_regions).astype(np.int64), step // self.params.n_regions
 
-    def state_interventions(self, state: Mapping[str, Any]) -> dict[str, Hard]:
+    def state_values(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """The state nodes of the region at hand (scalars, or one value per sub-environment)."""
         region, quarter = self._where(state)
         if region.ndim == 0:
@@ -494,8 +499,7 @@ class PolicyRollout(Scenario):
         values = {"quarter": quarter, "new_quarter": (region == 0).astype(float),
                   "c_shock": state["shock"], "last_shock": state["last_shock"],
                   "budget_left": state["budget_left"], **_region_nodes(fields)}
-        return {v: Hard(float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float))
-                for v, x in values.items()}
+        return {v: float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float) for v, x in values.items()}
 
     def transition(self, state: Mapping[str, Any], values: Mapping[str, Any], action: Any,
                    time: Any) -> dict[str, Any]:

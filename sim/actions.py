@@ -45,8 +45,12 @@ class ActionMap(ABC):
         """Validate a batch of ``n`` actions; return it as an array."""
 
     @abstractmethod
+    def values(self, actions: np.ndarray) -> dict[str, np.ndarray]:
+        """The value each node takes under a batch of actions (one float64 array per node)."""
+
     def to_interventions(self, actions: np.ndarray) -> dict[str, Hard]:
-        """Interventions for a batch of actions (one value per unit)."""
+        """Interventions for a batch of actions (one value per unit): ``Hard`` of :meth:`values`."""
+        return {v: Hard(x) for v, x in self.values(actions).items()}
 
     @abstractmethod
     def cost(self, actions: np.ndarray) -> np.ndarray:
@@ -140,8 +144,8 @@ class DiscreteActions(ActionMap):
             raise ActionError(f"action {arr[bad][0]} is outside 0..{len(self.labels) - 1}")
         return arr
 
-    def to_interventions(self, actions: np.ndarray) -> dict[str, Hard]:
-        return {v: Hard(table[actions]) for v, table in self._table.items()}
+    def values(self, actions: np.ndarray) -> dict[str, np.ndarray]:
+        return {v: table[actions] for v, table in self._table.items()}
 
     def value(self, node: str, actions: np.ndarray) -> np.ndarray:
         """The value an action batch gives ``node``."""
@@ -206,9 +210,9 @@ class ContinuousActions(ActionMap):
             raise ActionError(f"actions outside [{self.low.tolist()}, {self.high.tolist()}]")
         return arr
 
-    def to_interventions(self, actions: np.ndarray) -> dict[str, Hard]:
+    def values(self, actions: np.ndarray) -> dict[str, np.ndarray]:
         arr = np.asarray(actions, dtype=np.float64).reshape(len(actions), len(self.nodes))
-        return {v: Hard(arr[:, j]) for j, v in enumerate(self.nodes)}
+        return {v: np.ascontiguousarray(arr[:, j]) for j, v in enumerate(self.nodes)}
 
     def value(self, node: str, actions: np.ndarray) -> np.ndarray:
         arr = np.asarray(actions, dtype=np.float64).reshape(len(actions), len(self.nodes))

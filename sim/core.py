@@ -39,10 +39,12 @@ batch's current units. The three groups run the SCM's own mechanisms
 
 Ending an episode
 -----------------
-``truncated`` when the episode is cut by ``max_units`` or the ``horizon`` (the
-world would go on; time left is not part of the observation);
+``truncated`` when the episode is cut by ``max_units`` or the ``horizon``: the
+world would go on, and the time left is not part of the observation.
 ``terminated`` when :meth:`~sim.scenario.Scenario.exhausted` says the state
-ends it (a budget spent) or the timeline has no further decision point.
+ends it (a budget spent), or the timeline has no further decision point (it
+ended by itself, e.g. after its :attr:`~sim.timeline.Timeline.length`
+decision points: Policy's last quarter, which its observation shows coming).
 
 State ownership
 ---------------
@@ -136,6 +138,11 @@ class Layout:
         self.acted_row = {v: i for i, v in enumerate(self.acted)}
         self.closed_form = sc.timeline.static
         self.ends_by_state = type(sc).exhausted is not Scenario.exhausted
+        #: The unit count at which the timeline itself ends (the episode terminates there).
+        length = sc.timeline.length
+        self.natural_end = None if length is None or length > sc.params.max_units else int(length)
+        #: Whether every episode's length is known at reset (closed-form times, no state ending it).
+        self.lengths = self.closed_form and not self.ends_by_state
         self.draws = sc.params.max_units * max(1, sc.timeline.draws_per_unit)
         #: reward component names, filled by the first tabulation (tabulated layouts)
         self.parts: tuple[str, ...] | None = None
@@ -183,7 +190,8 @@ class EpisodeState:
         query streams (so that asking never moves the episode's own draws).
     tables : dict of arrays
         Precomputed per-unit values (``"fixed"``, ``"obs"``, and for tabulated layouts
-        ``"acted"``, ``"total"``, ``"parts"``, ``"outcome"``); read-only for users.
+        ``"acted"`` — every action's values of the acted nodes — and ``"reward"`` — every
+        action's reward, outcome and reward components); read-only for users.
     clocks : tuple of Clock or None
         Simpy clocks of state-dependent timelines (one per row; advanced in place).
     """
@@ -201,6 +209,15 @@ class EpisodeState:
     tables: dict[str, np.ndarray]
     times: np.ndarray | None = None
     clocks: tuple[Any, ...] | None = None
+    #: ``arange(batch)``, for gathers.
+    cols: np.ndarray | None = None
+    #: Closed-form timelines without a state that ends episodes: each row's number of decision
+    #: points, and whether its episode then terminates (else it is truncated).
+    length: np.ndarray | None = None
+    terminal: np.ndarray | None = None
+    #: Values computed from this state and kept for the next function (the current units'
+    #: context values); never part of what the state means.
+    cache: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def batch(self) -> int:
@@ -213,6 +230,13 @@ class EpisodeState:
     def replace(self, **changes: Any) -> EpisodeState:
         return dataclasses.replace(self, **changes)
 
+    def _evolve(self, changes: Mapping[str, Any]) -> EpisodeState:
+        """A shallow copy with ``changes`` (the fast path of :meth:`replace`)."""
+        new = object.__new__(EpisodeState)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
     def copy(self) -> EpisodeState:
         """A deep copy (clocks excepted: they cannot be copied)."""
         return dataclasses.replace(
@@ -220,7 +244,7 @@ class EpisodeState:
             time=self.time.copy(), kind=self.kind.copy(), state={k: v.copy() for k, v in self.state.items()},
             terminated=self.terminated.copy(), truncated=self.truncated.copy(),
             query_seeds=self.query_seeds.copy(), tables={k: v.copy() for k, v in self.tables.items()},
-            times=None if self.times is None else self.times.copy())
+            times=None if self.times is None else self.times.copy(), cache={})
 
     def row_state(self, j: int) -> dict[str, float]:
         """Row ``j``'s persistent state as floats."""
@@ -249,7 +273,7 @@ def _empty(scenario: Scenario, batch: int) -> EpisodeState:
         tables["obs"] = np.zeros((m, batch, len(sc.context)))
     if lay.tabulated:
         tables["acted"] = np.zeros((lay.n_actions, len(lay.acted), m, batch))
-        tables["total"] = np.zeros((lay.n_actions, m, batch))
+
     return EpisodeState(
         scenario=sc, noise=np.zeros((k, m, batch)), exponentials=np.zeros((batch, lay.tape.draws)),
         unit=np.zeros(batch, dtype=np.int64), time=np.zeros(batch), kind=np.full(batch, None, dtype=object),
@@ -257,7 +281,9 @@ def _empty(scenario: Scenario, batch: int) -> EpisodeState:
         terminated=np.zeros(batch, dtype=bool), truncated=np.zeros(batch, dtype=bool),
         query_seeds=np.zeros(batch, dtype=np.uint64), tables=tables,
         times=np.zeros((m, batch)) if lay.closed_form else None,
-        clocks=None if lay.closed_form else tuple(None for _ in range(batch)))
+        clocks=None if lay.closed_form else tuple(None for _ in range(batch)), cols=np.arange(batch),
+        length=np.zeros(batch, dtype=np.int64) if lay.lengths else None,
+        terminal=np.zeros(batch, dtype=bool) if lay.lengths else None)
 
 
 def initial(scenario: Scenario, rngs: Sequence[np.random.Generator] | None = None, *,
@@ -320,6 +346,7 @@ def reset_rows(state: EpisodeState, rows: np.ndarray, rngs: Sequence[np.random.G
         where = _as_index(part)
         state.noise[:, :, where] = block.transpose(1, 2, 0)
         _tabulate(state, block, where, len(part))
+    state.cache.clear()
     state.unit[rows] = 0
     state.terminated[rows] = False
     state.truncated[rows] = False
@@ -339,6 +366,18 @@ def _first_points(state: EpisodeState, rows: np.ndarray) -> None:
         state.times[:, where] = times.T
         state.time[where] = times[:, 0]
         state.kind[where] = sc.timeline.kind
+        if lay.lengths:
+            m = times.shape[1]
+            inside = (times <= sc.params.horizon) & np.isfinite(times)
+            first_out = np.where(inside.all(axis=1), m, np.argmin(inside, axis=1))
+            end = m if lay.natural_end is None else lay.natural_end
+            length = np.minimum(first_out, end)
+            after = times[np.arange(len(times)), np.minimum(length, m - 1)]
+            natural = (length == lay.natural_end) if lay.natural_end is not None \
+                else np.zeros(len(times), dtype=bool)
+            stops = (length < m) & ~natural & np.isinf(after) & (length == first_out)
+            state.length[where] = length
+            state.terminal[where] = natural | stops
     else:
         clocks = list(state.clocks)
         for j in rows.tolist():
@@ -377,21 +416,22 @@ def _tabulate(state: EpisodeState, block: np.ndarray, where: slice | np.ndarray,
         state.tables["obs"][:, where] = sc.observe(values).reshape(m, r, -1)
     if not lay.tabulated:
         return
-    acted, total = state.tables["acted"], state.tables["total"]
+    acted = state.tables["acted"]
     for a in range(lay.n_actions):
         acts = np.full(n, a, dtype=np.int64)
-        world = sc.scm.compute(lay.acted, dict(values), noise, sc.actions.to_interventions(acts), n=n)
+        world = dict(values)
+        world.update(sc.actions.values(acts))
+        world = sc.scm.compute([v for v in lay.acted if v not in world], world, noise, n=n)
         for i, v in enumerate(lay.acted):
             acted[a, i][:, where] = world[v].reshape(m, r)
         tot, parts = sc.total_reward(world, acts)
-        total[a][:, where] = np.broadcast_to(tot, (n,)).reshape(m, r)
         if lay.parts is None:
             lay.parts = tuple(parts)
-        if "parts" not in state.tables:
-            state.tables["parts"] = np.zeros((lay.n_actions, len(lay.parts), m, state.batch))
-        for p, name in enumerate(lay.parts):
-            state.tables["parts"][a, p][:, where] = np.broadcast_to(
-                np.asarray(parts[name], dtype=float), (n,)).reshape(m, r)
+        if "reward" not in state.tables:  # rows: total, outcome, components
+            state.tables["reward"] = np.zeros((lay.n_actions, 2 + len(lay.parts), m, state.batch))
+        table = state.tables["reward"][a]
+        for p, x in enumerate((tot, world[sc.outcome], *(parts[k] for k in lay.parts))):
+            table[p][:, where] = np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).reshape(m, r)
 
 
 # ---------------------------------------------------------------------- gathering
@@ -461,17 +501,45 @@ def observe(state: EpisodeState, rows: np.ndarray | None = None) -> np.ndarray:
 
 
 def _context_values(state: EpisodeState, units: np.ndarray, rows: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Fixed and context-live values of the current units under the current state."""
+    """Fixed and context-live values of the current units under the current state (cached in the
+    state for all rows: a step reuses what the observation computed)."""
+    if rows is None and state.cache.get("context") is not None:
+        return dict(state.cache["context"])
     sc = state.scenario
     lay = Layout.of(sc)
     n = len(units)
     values = _fixed_at(state, units, rows)
-    st = _state_at(state, rows)
-    for v, iv in sc.state_interventions(st).items():
-        values[v] = iv.apply(None, n)
+    for v, x in sc.state_values(_state_at(state, rows)).items():
+        values[v] = np.full(n, x) if np.ndim(x) == 0 else np.array(x, dtype=np.float64)
     if lay.context_live:
         sc.scm.compute(lay.context_live, values, _noise_at(state, units, rows), n=n)
+    if rows is None:
+        state.cache["context"] = dict(values)
     return values
+
+
+def _lookup(state: EpisodeState, table: np.ndarray, actions: np.ndarray, rows: np.ndarray | None
+            ) -> np.ndarray:
+    """Tabulated layouts: rows ``table[actions[b], :, unit of b, b]`` of a per-action table
+    ``(n_actions, k, max_units, batch)``, as a new ``(k, n)`` array (contiguous rows)."""
+    if rows is None:
+        units = state.unit
+        if len(units) == 1:  # one episode: plain indexing
+            return table[int(actions[0]), :, int(units[0]), :].copy()
+        rows = state.cols
+        u = _same(units)
+        if u is not None:
+            units = u
+    else:
+        units = state.unit[rows]
+    return np.ascontiguousarray(table[actions, :, units, rows].T)
+
+
+def _rewards(state: EpisodeState, actions: np.ndarray, rows: np.ndarray | None
+             ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Tabulated layouts: outcomes, rewards and components, looked up."""
+    got = _lookup(state, state.tables["reward"], actions, rows)
+    return got[1], got[0], dict(zip(Layout.of(state.scenario).parts, got[2:], strict=True))
 
 
 def _values(state: EpisodeState, actions: np.ndarray, rows: np.ndarray | None = None
@@ -481,30 +549,17 @@ def _values(state: EpisodeState, actions: np.ndarray, rows: np.ndarray | None = 
     sc = state.scenario
     lay = Layout.of(sc)
     units = state.unit if rows is None else state.unit[rows]
+    n = len(units)
     if lay.tabulated:
         values = _fixed_at(state, units, rows)
-        u = _same(units) if rows is None else None
-        if u is not None:
-            cols = np.arange(state.batch)
-            acted = state.tables["acted"][actions, :, u, cols].T  # (len(acted), batch)
-            total = state.tables["total"][actions, u, cols]
-            parts = state.tables["parts"][actions, :, u, cols].T
-        else:
-            r = np.arange(state.batch) if rows is None else rows
-            acted = state.tables["acted"][actions, :, units, r].T
-            total = state.tables["total"][actions, units, r]
-            parts = state.tables["parts"][actions, :, units, r].T
-        acted = np.ascontiguousarray(acted)
-        parts = np.ascontiguousarray(parts)
+        acted = _lookup(state, state.tables["acted"], actions, rows)
         for i, v in enumerate(lay.acted):
             values[v] = acted[i]
-        for v, iv in sc.actions.to_interventions(actions).items():
-            values[v] = iv.apply(None, len(units))
-        return values, total, dict(zip(lay.parts, parts, strict=True))
-    n = len(units)
+        values.update(sc.actions.values(actions))
+        _, total, parts = _rewards(state, actions, rows)
+        return values, total, parts
     values = _context_values(state, units, rows)
-    for v, iv in sc.actions.to_interventions(actions).items():
-        values[v] = iv.apply(None, n)
+    values.update(sc.actions.values(actions))
     sc.scm.compute(lay.after_context, values, _noise_at(state, units, rows), n=n)
     total, parts = sc.total_reward(values, actions)
     total = np.broadcast_to(np.asarray(total, dtype=np.float64), (n,)).copy()
@@ -532,57 +587,93 @@ def transition(state: EpisodeState, actions: np.ndarray
     """
     sc = state.scenario
     lay = Layout.of(sc)
-    values, total, parts = _values(state, actions)
-    outcome = np.array(values[sc.outcome], dtype=np.float64)
-    live = ~(state.terminated | state.truncated)
+    if lay.tabulated and not sc.dynamic:
+        outcome, total, parts = _rewards(state, actions, None)
+        values = None
+    else:
+        values, total, parts = _values(state, actions)
+        outcome = np.array(values[sc.outcome], dtype=np.float64)
+    ended_before = state.terminated | state.truncated
+    live = None if not ended_before.any() else ~ended_before
     st = state.state
     if sc.dynamic:
         new = _as_state(sc.transition(st, values, actions, state.time), state.batch)
-        st = {k: np.where(live, new[k], st[k]) if k in st else new[k] for k in new} \
-            if not live.all() else new
-    unit, time, kind = state.unit.copy(), state.time.copy(), state.kind
-    terminated, truncated = state.terminated.copy(), state.truncated.copy()
-    m = sc.params.max_units
-    following = unit + 1
-    cut = following >= m
-    ended = np.zeros(state.batch, dtype=bool)
-    if lay.ends_by_state:
-        ended |= np.asarray(sc.exhausted(st), dtype=bool)
-    if lay.closed_form:
-        u = _same(following)
-        nxt = state.times[min(u, m - 1)] if u is not None else \
-            state.times[np.minimum(following, m - 1), np.arange(state.batch)]
-        cut |= ~(nxt <= sc.params.horizon) & np.isfinite(nxt)
-        ended |= ~np.isfinite(nxt) & ~cut
-        go = live & ~cut & ~ended
-        np.copyto(time, nxt, where=go)
-        np.copyto(unit, following, where=go)
-    else:
-        kind = kind.copy()
-        go = live & ~cut & ~ended
-        for j in np.flatnonzero(go).tolist():
-            clock, box = state.clocks[j]
-            box.value = {k: float(v[j]) for k, v in st.items()}
-            point = clock.advance()
-            if point is None:
-                go[j] = False
-                if clock.exhausted:
-                    ended[j] = True
-                else:
-                    cut[j] = True
-            else:
-                time[j], unit[j], kind[j] = point.time, point.unit, point.kind
-    terminated |= live & ended
-    truncated |= live & cut & ~ended
-    new_state = dataclasses.replace(state, unit=unit, time=time, kind=kind, state=st,
-                                    terminated=terminated, truncated=truncated)
-    if sc.arrives and go.any():
+        st = new if live is None else {k: np.where(live, new[k], st[k]) if k in st else new[k] for k in new}
+    unit, time, kind, go, cut, ended = _advance(state, st, live)
+    changes: dict[str, Any] = {"unit": unit, "time": time, "kind": kind, "state": st, "cache": {}}
+    if cut is not None:
+        ok = ~ended_before
+        changes["terminated"] = state.terminated | (ok & ended)
+        changes["truncated"] = state.truncated | (ok & cut & ~ended)
+    new_state = state._evolve(changes)
+    if sc.arrives and (go is None or go.any()):
+        go = np.ones(state.batch, dtype=bool) if go is None else go
         arrived = _as_state(sc.arrive(st, time), state.batch)
         st2 = dict(st)
         for k, v in arrived.items():
             st2[k] = np.where(go, v, st[k]) if k in st else v
-        new_state = dataclasses.replace(new_state, state=st2)
+        new_state.__dict__["state"] = st2
     return new_state, outcome, total, parts
+
+
+def _advance(state: EpisodeState, st: Mapping[str, np.ndarray], live: np.ndarray | None):
+    """Each live row's next decision point: ``unit, time, kind`` and the masks ``go`` (moved on),
+    ``cut`` (max_units or horizon reached) and ``ended`` (the state or the timeline ends it)."""
+    sc = state.scenario
+    lay = Layout.of(sc)
+    m = sc.params.max_units
+    following = state.unit + 1
+    if lay.lengths:  # every row's episode length is known: one comparison
+        stop = following >= state.length
+        u = _same(following)
+        if u is not None:
+            nxt = state.times[min(u, m - 1)]
+        else:
+            nxt = state.times[np.minimum(following, m - 1), state.cols]
+        if live is None and not stop.any():
+            return following, nxt.copy(), state.kind, None, None, None
+        ended = stop & state.terminal
+        cut = stop & ~state.terminal
+        go = ~stop if live is None else live & ~stop
+        return np.where(go, following, state.unit), np.where(go, nxt, state.time), state.kind, go, cut, ended
+    if lay.natural_end is not None:
+        ended = following >= lay.natural_end
+        cut = (following >= m) & ~ended
+    else:
+        cut = following >= m
+        ended = np.zeros(state.batch, dtype=bool)
+    if lay.ends_by_state:
+        ended |= np.asarray(sc.exhausted(st), dtype=bool) & ~cut
+    if lay.closed_form:
+        u = _same(following)
+        if u is not None:
+            nxt = state.times[min(u, m - 1)]
+        else:
+            nxt = state.times[np.minimum(following, m - 1), state.cols]
+        beyond = nxt > sc.params.horizon
+        cut |= beyond
+        ended |= ~beyond & ~np.isfinite(nxt) & ~cut
+        go = ~(cut | ended)
+        if live is not None:
+            go &= live
+        if go.all():
+            return following, nxt.copy(), state.kind, go, cut, ended
+        return np.where(go, following, state.unit), np.where(go, nxt, state.time), state.kind, go, cut, ended
+    unit, time, kind = state.unit.copy(), state.time.copy(), state.kind.copy()
+    go = ~(cut | ended) if live is None else live & ~(cut | ended)
+    for j in np.flatnonzero(go).tolist():
+        clock, box = state.clocks[j]
+        box.value = {k: float(v[j]) for k, v in st.items()}
+        point = clock.advance()
+        if point is None:
+            go[j] = False
+            if clock.exhausted:
+                ended[j] = True
+            else:
+                cut[j] = True
+        else:
+            time[j], unit[j], kind[j] = point.time, point.unit, point.kind
+    return unit, time, kind, go, cut, ended
 
 
 def done(state: EpisodeState) -> tuple[np.ndarray, np.ndarray]:

@@ -139,7 +139,8 @@ class CausalEnv(gym.Env):
             self._set_scenario(self._base_scenario)
         tape = options.get("tape")
         if tape is not None and not isinstance(tape, Tape):
-            raise SimError(f"options['tape'] must be a Tape (e.g. Trajectory.tape), got {type(tape).__name__}")
+            raise SimError(f"options['tape'] must be a Tape (e.g. Trajectory.tape), "
+                           f"got {type(tape).__name__}")
         rng = self.np_random
         if tape is None:
             self.state = core.initial(self.scenario, [rng])
@@ -201,10 +202,14 @@ class CausalEnv(gym.Env):
     @property
     def current_unit(self) -> int:
         """The index of the unit awaiting an action (raises once the episode is over)."""
+        self.check_current()
+        return int(self.state.unit[0])
+
+    def check_current(self) -> None:
+        """Raise :class:`SimError` unless a unit awaits an action."""
         s = self.state
         if s is None or s.terminated[0] or s.truncated[0]:
             raise SimError("no current unit: call reset(), or the episode is over")
-        return int(s.unit[0])
 
     @property
     def tape(self) -> Tape:

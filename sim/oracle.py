@@ -36,7 +36,7 @@ def _state(env) -> tuple[CausalEnv, EpisodeState]:
         raise SimError(f"the oracle needs a CausalEnv, got {type(base).__name__}")
     if not hasattr(base.action_space, "n"):
         raise SimError("the oracle enumerates actions: it needs a discrete action space")
-    base.current_unit  # raises when there is no current unit
+    base.check_current()
     return base, base.state
 
 

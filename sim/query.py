@@ -115,7 +115,7 @@ class Query:
 
     def _state(self):
         env = self._env
-        env.current_unit  # raises when there is no current unit
+        env.check_current()
         return env.state
 
     def interventional(self, action: Any, n: int = 256, *, node: str | None = None,

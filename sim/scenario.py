@@ -245,9 +245,17 @@ class Scenario(ABC):
         return low, high
 
     # ------------------------------------------------------------------ batch computations
+    def state_values(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of the state nodes in ``state`` (scalars, or one value per unit).
+
+        Override this (not :meth:`state_interventions`) when the state nodes are
+        not simply the state's entries of the same name.
+        """
+        return {v: state[v] for v in self.state_nodes}
+
     def state_interventions(self, state: Mapping[str, Any]) -> dict[str, Hard]:
-        """``Hard`` interventions setting the state nodes (scalars, or one value per unit)."""
-        return {v: Hard(state[v] if np.ndim(state[v]) else float(state[v])) for v in self.state_nodes}
+        """``Hard`` interventions setting the state nodes (:meth:`state_values`)."""
+        return {v: Hard(x if np.ndim(x) else float(x)) for v, x in self.state_values(state).items()}
 
     def observe(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
         """Observation array ``(n, len(context))`` from node values."""

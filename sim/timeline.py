@@ -144,6 +144,10 @@ class Timeline(ABC):
     static: bool = True
     #: The kind of decision point this timeline announces.
     kind: str = "unit"
+    #: Decision points the timeline produces in all, when it ends by itself (``None``: it runs
+    #: on). An episode that reaches them *terminates*; one cut earlier by ``max_units`` or the
+    #: horizon is *truncated*.
+    length: int | None = None
 
     def times(self, exponentials: np.ndarray) -> np.ndarray:
         """Decision times ``(m, k)`` of ``m`` episodes from their tapes ``(m, k * draws_per_unit)``."""

@@ -432,11 +432,11 @@ def test_the_vector_env_enforces_the_budget_too() -> None:
     spend: dict[tuple[int, float], float] = {}
     done = np.zeros(8, dtype=bool)
     while not done.all():
-        _, _, term, _, info = venv.step(np.full(8, ACTIONS.index("ad")))
+        _, _, term, trunc, info = venv.step(np.full(8, ACTIONS.index("ad")))
         for j in np.flatnonzero(info["_rewards"] & ~done):
             key = (j, math.floor(info["time"][j]))
             spend[key] = spend.get(key, 0.0) - info["rewards"]["cost"][j]
-        done |= term
+        done |= term | trunc  # the horizon truncates an episode
     venv.close()
     assert max(spend.values()) <= MarketingParams().weekly_budget + 1e-9
 

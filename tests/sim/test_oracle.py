@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from sim.env import CausalEnv
-from sim.wrappers import QueryBudget
 from sim.errors import SimError
 from sim.oracle import Regret, context_values, regret, unit_values
 from sim.testing import DoseScenario, DynamicScenario, ToyScenario
+from sim.wrappers import QueryBudget
 
 
 def units(env, seed, steps):
