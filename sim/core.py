@@ -315,10 +315,10 @@ def reset_rows(state: EpisodeState, rows: np.ndarray, rngs: Sequence[np.random.G
     m = sc.params.max_units
     k = len(lay.noise_nodes)
     plan = lay.tape
-    for key, v in sc.initial_state().items():
-        if key not in state.state:
-            state.state[key] = np.zeros(state.batch)
-        state.state[key][rows] = float(v)
+    for key, v in sc.initial_state().items():  # copies: earlier states may share these arrays
+        arr = state.state[key].copy() if key in state.state else np.zeros(state.batch)
+        arr[rows] = float(v)
+        state.state[key] = arr
     chunk = max(1, min(len(rows), _SCRATCH_BYTES // (8 * max(1, k * m))))
     scratch = np.empty((chunk, k, m))
     for start in range(0, len(rows), chunk):
@@ -392,11 +392,13 @@ def _first_points(state: EpisodeState, rows: np.ndarray) -> None:
             state.time[j], state.kind[j] = point.time, point.kind
         object.__setattr__(state, "clocks", tuple(clocks))
     if sc.arrives:
-        new = _as_state(sc.arrive(state.state, state.time), state.batch)
+        new = _as_state(sc.arrive(state.state, state.time), state.batch, state.state)
         for key, v in new.items():
-            if key not in state.state:
-                state.state[key] = np.zeros(state.batch)
-            state.state[key][rows] = v[rows]
+            if v is state.state.get(key):
+                continue
+            arr = state.state[key].copy() if key in state.state else np.zeros(state.batch)
+            arr[rows] = v[rows]
+            state.state[key] = arr
 
 
 def _tabulate(state: EpisodeState, block: np.ndarray, where: slice | np.ndarray, r: int) -> None:
@@ -467,12 +469,13 @@ def _state_at(state: EpisodeState, rows: np.ndarray | None) -> dict[str, np.ndar
     return state.state if rows is None else {k: v[rows] for k, v in state.state.items()}
 
 
-def _as_state(new: Mapping[str, Any], batch: int) -> dict[str, np.ndarray]:
-    out = {}
-    for k, v in new.items():
-        a = np.asarray(v, dtype=np.float64)
-        out[k] = a.copy() if a.shape == (batch,) else np.array(np.broadcast_to(a, (batch,)))
-    return out
+def _as_state(new: Mapping[str, Any], batch: int, old: Mapping[str, np.ndarray] | None = None
+              ) -> dict[str, np.ndarray]:
+    """A scenario's new state as float arrays of ``batch`` values; arrays it kept from ``old``
+    (the same objects) are shared, not copied (states are never modified in place)."""
+    if old is None:
+        return {k: _column(v, batch) for k, v in new.items()}
+    return {k: v if v is old.get(k) else _column(v, batch) for k, v in new.items()}
 
 
 def _as_index(rows: np.ndarray) -> slice | np.ndarray:
@@ -562,9 +565,13 @@ def _values(state: EpisodeState, actions: np.ndarray, rows: np.ndarray | None = 
     values.update(sc.actions.values(actions))
     sc.scm.compute(lay.after_context, values, _noise_at(state, units, rows), n=n)
     total, parts = sc.total_reward(values, actions)
-    total = np.broadcast_to(np.asarray(total, dtype=np.float64), (n,)).copy()
-    parts = {k: np.broadcast_to(np.asarray(p, dtype=np.float64), (n,)).copy() for k, p in parts.items()}
-    return values, total, parts
+    return values, _column(total, n), {k: _column(p, n) for k, p in parts.items()}
+
+
+def _column(x: Any, n: int) -> np.ndarray:
+    """``x`` (a scalar or ``n`` values) as a new float64 array of ``n`` values."""
+    a = np.asarray(x, dtype=np.float64)
+    return a.copy() if a.shape == (n,) else np.full(n, a)
 
 
 def transition(state: EpisodeState, actions: np.ndarray
@@ -597,7 +604,7 @@ def transition(state: EpisodeState, actions: np.ndarray
     live = None if not ended_before.any() else ~ended_before
     st = state.state
     if sc.dynamic:
-        new = _as_state(sc.transition(st, values, actions, state.time), state.batch)
+        new = _as_state(sc.transition(st, values, actions, state.time), state.batch, st)
         st = new if live is None else {k: np.where(live, new[k], st[k]) if k in st else new[k] for k in new}
     unit, time, kind, go, cut, ended = _advance(state, st, live)
     changes: dict[str, Any] = {"unit": unit, "time": time, "kind": kind, "state": st, "cache": {}}
@@ -608,7 +615,7 @@ def transition(state: EpisodeState, actions: np.ndarray
     new_state = state._evolve(changes)
     if sc.arrives and (go is None or go.any()):
         go = np.ones(state.batch, dtype=bool) if go is None else go
-        arrived = _as_state(sc.arrive(st, time), state.batch)
+        arrived = _as_state(sc.arrive(st, time), state.batch, st)
         st2 = dict(st)
         for k, v in arrived.items():
             st2[k] = np.where(go, v, st[k]) if k in st else v
