@@ -14,6 +14,7 @@ from sim.rollout import Trajectory, counterfactual_rollout, rollout
 from sim.scenario import Params, Scenario, Truth
 from sim.timeline import Clock, DecisionPoint, Poisson, Scheduled, StateDependent, Timeline
 from sim.vector import CausalVectorEnv
+from sim.wrappers import QueryBudget
 
 __all__ = [
     "Scenario",
@@ -30,6 +31,7 @@ __all__ = [
     "DecisionPoint",
     "CausalEnv",
     "CausalVectorEnv",
+    "QueryBudget",
     "Query",
     "Answer",
     "rollout",
