@@ -36,7 +36,7 @@ def test_gymnasium_check_env_passes(make, render_mode):
     if render_mode == "rgb_array" and make is not ToyScenario:
         pytest.skip("drawing is slow; one scenario is enough")
     with warnings.catch_warnings():
-        # unbounded Box observations and a missing spec are reported as warnings, not failures
+        # an environment built without gymnasium.make has no spec: a warning, not a failure
         warnings.simplefilter("ignore")
         check_env(CausalEnv(make(), render_mode=render_mode).unwrapped)
 
