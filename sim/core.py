@@ -70,7 +70,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -147,14 +146,13 @@ class Layout:
         #: reward component names, filled by the first tabulation (tabulated layouts)
         self.parts: tuple[str, ...] | None = None
 
-    _cache: weakref.WeakKeyDictionary[Scenario, Layout] = weakref.WeakKeyDictionary()
-
     @classmethod
     def of(cls, scenario: Scenario) -> Layout:
-        """The layout of ``scenario`` (made once per scenario object)."""
-        out = cls._cache.get(scenario)
+        """The layout of ``scenario`` (made once per scenario object, kept on it: a scenario's
+        parameters are frozen)."""
+        out = scenario.__dict__.get("_episode_layout")
         if out is None:
-            out = cls._cache[scenario] = cls(scenario)
+            out = scenario.__dict__["_episode_layout"] = cls(scenario)
         return out
 
 
