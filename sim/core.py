@@ -142,6 +142,8 @@ class Layout:
         self.natural_end = None if length is None or length > sc.params.max_units else int(length)
         #: Whether every episode's length is known at reset (closed-form times, no state ending it).
         self.lengths = self.closed_form and not self.ends_by_state
+        #: Whether a step is a table read and a clock tick (no state at all).
+        self.fast = self.tabulated and self.lengths and not sc.dynamic and not sc.arrives
         self.draws = sc.params.max_units * max(1, sc.timeline.draws_per_unit)
         #: reward component names, filled by the first tabulation (tabulated layouts)
         self.parts: tuple[str, ...] | None = None
@@ -592,6 +594,8 @@ def transition(state: EpisodeState, actions: np.ndarray
     """
     sc = state.scenario
     lay = Layout.of(sc)
+    if lay.fast and state.batch == 1 and not (state.terminated[0] or state.truncated[0]):
+        return _step_one(state, actions, lay)
     if lay.tabulated and not sc.dynamic:
         outcome, total, parts = _rewards(state, actions, None)
         values = None
@@ -619,6 +623,22 @@ def transition(state: EpisodeState, actions: np.ndarray
             st2[k] = np.where(go, v, st[k]) if k in st else v
         new_state.__dict__["state"] = st2
     return new_state, outcome, total, parts
+
+
+def _step_one(state: EpisodeState, actions: np.ndarray, lay: Layout
+              ) -> tuple[EpisodeState, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """:func:`transition` of one live episode of a tabulated scenario with known episode lengths
+    and no state: the same table reads, with the bookkeeping done on Python numbers."""
+    u = int(state.unit[0])
+    got = state.tables["reward"][int(actions[0]), :, u, :].copy()
+    following = u + 1
+    if following < int(state.length[0]):
+        changes = {"unit": np.array([following]), "time": state.times[following].copy(), "cache": {}}
+    elif state.terminal[0]:
+        changes = {"terminated": np.ones(1, dtype=bool), "cache": {}}
+    else:
+        changes = {"truncated": np.ones(1, dtype=bool), "cache": {}}
+    return state._evolve(changes), got[1], got[0], dict(zip(lay.parts, got[2:], strict=True))
 
 
 def _advance(state: EpisodeState, st: Mapping[str, np.ndarray], live: np.ndarray | None):
