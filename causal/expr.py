@@ -2,11 +2,13 @@
 
 Equations such as ``20 + 3 * temperature + noise`` are data, never Python.
 :func:`compile_expr` parses them with :mod:`ast` (to a syntax tree only, never
-to code), checks every node against a whitelist and builds small node objects
-of our own that :class:`Expr` evaluates with numpy, elementwise over arrays.
-No ``eval``, no attribute access, no imports. Problems in the text raise
-:class:`~causal.errors.SpecError`; :func:`parse_distribution` reads noise
-declarations such as ``normal(25, 5)`` the same way.
+to code), checks every node against a whitelist and compiles each one, once,
+into a closure of our own bound to its numpy function (constants folded), so
+that an :class:`Expr` evaluates elementwise over arrays by calling its root.
+No ``eval``, ``exec`` or generated code, no attribute access, no imports.
+Problems in the text raise :class:`~causal.errors.SpecError`;
+:func:`parse_distribution` reads noise declarations such as ``normal(25, 5)``
+the same way.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ import difflib
 import math
 import re
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -33,26 +34,219 @@ MAX_NODES = 300  #: most expression nodes in one expression
 MAX_DEPTH = 40  #: deepest nesting (a chain ``a + b - c + ...`` counts as one level)
 
 
+def _scalar(x: float) -> np.ndarray:
+    """``x`` as a read-only 0-d float64 array: numpy takes it faster than a Python float."""
+    out = np.array(x, dtype=np.float64)
+    out.flags.writeable = False
+    return out
+
+
+_ZERO, _ONE, _MINUS_ONE = _scalar(0.0), _scalar(1.0), _scalar(-1.0)
+
+
 def _sigmoid(x: Any) -> Any:
-    """Logistic function ``1 / (1 + exp(-x))`` without overflow for large ``|x|``."""
-    z = np.exp(-np.abs(x))
-    return np.where(np.greater_equal(x, 0), 1.0 / (1.0 + z), z / (1.0 + z))
+    """Logistic function ``1 / (1 + exp(-x))`` without overflow for large ``|x|``.
+
+    With ``z = exp(-|x|)`` (in ``(0, 1]``, so it never overflows) it is
+    ``1 / (1 + z)`` for ``x >= 0`` and ``z / (1 + z)`` otherwise: one division of
+    the chosen numerator, not both branches computed and one thrown away.
+    """
+    z = np.exp(np.copysign(x, _MINUS_ONE))  # exp(-|x|): copysign is -abs in one call
+    return np.true_divide(np.where(np.greater_equal(x, _ZERO), _ONE, z), np.add(_ONE, z))
 
 
-def _clip(x: Any, low: Any, high: Any) -> Any:
-    return np.minimum(np.maximum(x, low), high)  # np.clip also, minus an internal import
+# ------------------------------------------------------------------ closures
+# An expression is compiled once into a tree of closures ``f(env) -> value``: one
+# per operation, bound to its numpy function and to its constant operands, so that
+# evaluating it is calling the root. Constant subexpressions are computed while
+# compiling, by the same closures and numpy calls as at run time (so to the same
+# bits). Every operation evaluates all its operands, left to right, before
+# computing anything, as a walk of the tree does: when a variable is missing and
+# shapes mismatch too, the same error comes first.
+_Env = Mapping[str, Any]
+_Fn = Callable[[_Env], Any]
+_NO_ENV: _Env = MappingProxyType({})
 
 
-def _where(cond: Any, a: Any, b: Any) -> Any:
-    return np.where(np.not_equal(cond, 0), a, b)
+class _Code:
+    """A compiled subexpression: what :class:`_Compiler` builds, node by node.
+
+    ``kind`` is ``"const"`` (``value``: a float64), ``"var"`` (``value``: the
+    name), ``"num"`` (``value``: a closure giving float64 values) or ``"bool"``
+    (a closure giving booleans: comparisons and logic, made 0.0 or 1.0 only
+    where a number is needed, not when they are a condition).
+    """
+
+    __slots__ = ("kind", "value")
+
+    def __init__(self, kind: str, value: Any) -> None:
+        self.kind, self.value = kind, value
 
 
-_FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
-    "abs": (1, np.abs), "ceil": (1, np.ceil), "clip": (3, _clip), "exp": (1, np.exp),
-    "expm1": (1, np.expm1), "floor": (1, np.floor), "log": (1, np.log),
-    "log1p": (1, np.log1p), "maximum": (2, np.maximum), "minimum": (2, np.minimum),
-    "sigmoid": (1, _sigmoid), "sign": (1, np.sign), "sqrt": (1, np.sqrt),
-    "tanh": (1, np.tanh), "where": (3, _where),
+def _number(code: _Code) -> _Fn:
+    """A closure giving the float64 value of ``code``."""
+    kind, value = code.kind, code.value
+    if kind == "num":
+        return value
+    if kind == "const":
+        c = _scalar(value)
+        return lambda env: c
+    if kind == "var":
+        asarray, f64 = np.asarray, np.float64
+
+        def var(env: _Env) -> Any:
+            try:
+                return asarray(env[value], f64)
+            except KeyError:
+                raise _MissingName(value) from None
+        return var
+    return lambda env: value(env).astype(np.float64)
+
+
+def _truth(code: _Code) -> _Fn:
+    """A closure giving whether ``code`` is nonzero, as booleans."""
+    if code.kind == "bool":
+        return code.value
+    get, not_equal = _number(code), np.not_equal
+    return lambda env: not_equal(get(env), _ZERO)
+
+
+def _emit(kind: str, fn: _Fn, operands: Iterable[_Code]) -> _Code:
+    """``fn`` as a code of ``kind``; computed now when its operands are all constants."""
+    if all(x.kind == "const" for x in operands):
+        with np.errstate(all="ignore"):
+            return _Code("const", np.float64(fn(_NO_ENV)))
+    return _Code(kind, fn)
+
+
+def _apply(fn: Callable[..., Any], args: Sequence[_Code], kind: str = "num") -> _Code:
+    """``fn(*args)`` for one or two arguments, constants bound into the closure."""
+    if len(args) == 1:
+        get = _number(args[0])
+        return _emit(kind, lambda env: fn(get(env)), args)
+    a, b = args
+    if a.kind == "const" and b.kind != "const":
+        ca, get_b = _scalar(a.value), _number(b)
+        return _Code(kind, lambda env: fn(ca, get_b(env)))
+    if b.kind == "const" and a.kind != "const":
+        get_a, cb = _number(a), _scalar(b.value)
+        return _Code(kind, lambda env: fn(get_a(env), cb))
+    get_a, get_b = _number(a), _number(b)
+    return _emit(kind, lambda env: fn(get_a(env), get_b(env)), args)
+
+
+def _is_one(code: _Code) -> bool:
+    return code.kind == "const" and code.value == 1.0
+
+
+def _chain(fns: Sequence[Callable[..., Any]], operands: Sequence[_Code]) -> _Code:
+    """A left-associative chain ``x0 fn0 x1 fn1 x2 ...`` (``+ -`` or ``* / %``).
+
+    A constant prefix is computed now; a factor or divisor of exactly 1 is
+    dropped (``x * 1`` and ``x / 1`` are ``x`` in IEEE arithmetic).
+    """
+    first, pairs = operands[0], list(zip(fns, operands[1:], strict=True))
+    while pairs and first.kind == "const" and pairs[0][1].kind == "const":
+        fn, x = pairs.pop(0)
+        first = _apply(fn, (first, x))
+    pairs = [(fn, x) for fn, x in pairs if not (fn in (np.multiply, np.true_divide) and _is_one(x))]
+    if pairs and _is_one(first) and pairs[0][0] is np.multiply:
+        first = pairs.pop(0)[1]
+    if not pairs:
+        return first
+    if len(pairs) == 1 or all(x.kind == "const" for _, x in pairs[1:]):
+        # constants cannot fail, so a nested evaluation keeps the order of errors
+        for fn, x in pairs:
+            first = _apply(fn, (first, x))
+        return first
+    gets = (_number(first), *(_number(x) for _, x in pairs))
+    ops = tuple(fn for fn, _ in pairs)
+    if len(gets) == 3:
+        (g0, g1, g2), (f1, f2) = gets, ops
+
+        def chain3(env: _Env) -> Any:
+            x0, x1, x2 = g0(env), g1(env), g2(env)
+            return f2(f1(x0, x1), x2)
+        return _Code("num", chain3)
+
+    def chain(env: _Env) -> Any:
+        values = [get(env) for get in gets]
+        out = values[0]
+        for fn, x in zip(ops, values[1:], strict=True):
+            out = fn(out, x)
+        return out
+    return _Code("num", chain)
+
+
+def _compare(ops: Sequence[Callable[..., Any]], operands: Sequence[_Code]) -> _Code:
+    """``x0 < x1 <= x2 ...`` as the elementwise AND of the pairwise comparisons."""
+    if len(ops) == 1:
+        return _apply(ops[0], operands, kind="bool")
+    gets = tuple(_number(x) for x in operands)
+
+    def compare(env: _Env) -> Any:
+        values = [get(env) for get in gets]
+        out = ops[0](values[0], values[1])
+        for i in range(1, len(ops)):
+            out = np.logical_and(out, ops[i](values[i], values[i + 1]))
+        return out
+    return _emit("bool", compare, operands)
+
+
+def _logic(fn: Callable[..., Any], operands: Sequence[_Code]) -> _Code:
+    """``and`` / ``or`` on truthiness (nonzero)."""
+    truths = tuple(_truth(x) for x in operands)
+    if len(truths) == 2:
+        t0, t1 = truths
+        return _emit("bool", lambda env: fn(t0(env), t1(env)), operands)
+
+    def logic(env: _Env) -> Any:
+        values = [truth(env) for truth in truths]
+        out = values[0]
+        for value in values[1:]:
+            out = fn(out, value)
+        return out
+    return _emit("bool", logic, operands)
+
+
+def _not(x: _Code) -> _Code:
+    if x.kind == "bool":
+        f = x.value
+        return _Code("bool", lambda env: np.logical_not(f(env)))
+    get = _number(x)
+    return _emit("bool", lambda env: np.equal(get(env), _ZERO), (x,))
+
+
+def _where(cond: _Code, a: _Code, b: _Code) -> _Code:
+    """``where(cond, a, b)``: ``a`` where ``cond`` is nonzero, else ``b``."""
+    truth, get_a, get_b, where = _truth(cond), _number(a), _number(b), np.where
+    return _emit("num", lambda env: where(truth(env), get_a(env), get_b(env)), (cond, a, b))
+
+
+def _clip(x: _Code, low: _Code, high: _Code) -> _Code:
+    """``clip(x, low, high)`` as ``minimum(maximum(x, low), high)``."""
+    get, get_low, get_high = _number(x), _number(low), _number(high)
+    if low.kind == high.kind == "const":
+        lo, hi = _scalar(low.value), _scalar(high.value)
+        return _emit("num", lambda env: np.minimum(np.maximum(get(env), lo), hi), (x,))
+
+    def clip(env: _Env) -> Any:
+        value, lo, hi = get(env), get_low(env), get_high(env)
+        return np.minimum(np.maximum(value, lo), hi)
+    return _emit("num", clip, (x, low, high))
+
+
+def _call(fn: Callable[..., Any]) -> Callable[..., _Code]:
+    return lambda *args: _apply(fn, args)
+
+
+#: name -> (number of arguments, builder of the call from the compiled arguments)
+_FUNCTIONS: dict[str, tuple[int, Callable[..., _Code]]] = {
+    "abs": (1, _call(np.abs)), "ceil": (1, _call(np.ceil)), "clip": (3, _clip),
+    "exp": (1, _call(np.exp)), "expm1": (1, _call(np.expm1)), "floor": (1, _call(np.floor)),
+    "log": (1, _call(np.log)), "log1p": (1, _call(np.log1p)), "maximum": (2, _call(np.maximum)),
+    "minimum": (2, _call(np.minimum)), "sigmoid": (1, _call(_sigmoid)), "sign": (1, _call(np.sign)),
+    "sqrt": (1, _call(np.sqrt)), "tanh": (1, _call(np.tanh)), "where": (3, _where),
 }
 #: Functions an expression may call, with their number of (positional) arguments.
 ALLOWED_FUNCTIONS: Mapping[str, int] = MappingProxyType({k: v[0] for k, v in _FUNCTIONS.items()})
@@ -100,72 +294,6 @@ def _short(text: str, limit: int = 40) -> str:
 
 class _MissingName(Exception):
     """Internal: a variable is absent from the environment (becomes a ModelError)."""
-
-
-# --------------------------------------------------------------------------- nodes
-class _Const:
-    __slots__ = ("value",)
-
-    def __init__(self, value: float) -> None:
-        self.value = np.float64(value)
-
-    def ev(self, env: Mapping[str, Any]) -> Any:
-        return self.value
-
-
-class _Var:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def ev(self, env: Mapping[str, Any]) -> Any:
-        try:
-            return np.asarray(env[self.name], dtype=np.float64)
-        except KeyError:
-            raise _MissingName(self.name) from None
-
-
-class _Apply:
-    """``fn`` of the values of the argument nodes: every operator and call."""
-
-    __slots__ = ("fn", "args")
-
-    def __init__(self, fn: Callable[..., Any], args: tuple[_Node, ...]) -> None:
-        self.fn, self.args = fn, args
-
-    def ev(self, env: Mapping[str, Any]) -> Any:
-        return self.fn(*[arg.ev(env) for arg in self.args])
-
-
-_Node = _Const | _Var | _Apply
-
-
-def _fold(fns: tuple[Callable[..., Any], ...], first: Any, *rest: Any) -> Any:
-    """A left-associative chain ``first fn0 rest0 fn1 rest1 ...`` (``+ -`` or ``* / %``)."""
-    for fn, value in zip(fns, rest, strict=True):
-        first = fn(first, value)
-    return first
-
-
-def _compare(ops: tuple[Callable[..., Any], ...], *values: Any) -> Any:
-    """``x0 < x1 <= x2 ...`` as the elementwise AND of the pairwise comparisons."""
-    result = ops[0](values[0], values[1])
-    for i in range(1, len(ops)):
-        result = np.logical_and(result, ops[i](values[i], values[i + 1]))
-    return np.asarray(result, dtype=np.float64)
-
-
-def _logic(fn: Callable[..., Any], *values: Any) -> Any:
-    """``and`` / ``or`` on truthiness (nonzero), giving 0.0 or 1.0."""
-    truth = np.not_equal(values[0], 0)
-    for value in values[1:]:
-        truth = fn(truth, np.not_equal(value, 0))
-    return np.asarray(truth, dtype=np.float64)
-
-
-def _not(x: Any) -> Any:
-    return np.asarray(np.equal(x, 0), dtype=np.float64)
 
 
 # ----------------------------------------------------------------------- compiling
@@ -217,7 +345,7 @@ def _check_limits(body: ast.expr, where: str, what: str) -> None:
 
 
 class _Compiler:
-    """Turns a checked Python AST into ``_Node`` objects, rejecting anything else."""
+    """Compiles a checked Python AST into closures (:class:`_Code`), rejecting anything else."""
 
     def __init__(self, source: str, scope: frozenset[str] | None, where: str) -> None:
         self.source, self.scope, self.where = source, scope, where
@@ -229,7 +357,7 @@ class _Compiler:
     def src(self, node: ast.AST) -> str:
         return repr(_short(ast.get_source_segment(self.source, node) or type(node).__name__))
 
-    def convert(self, node: ast.expr) -> _Node:
+    def convert(self, node: ast.expr) -> _Code:
         if isinstance(node, ast.Constant):
             return self.constant(node)
         if isinstance(node, ast.Name):
@@ -241,8 +369,8 @@ class _Compiler:
                 return self.convert(node.operand)
             if isinstance(node.op, ast.Invert):
                 raise self.fail(f"operator '~' is not allowed ({_ALLOWED_HELP})")
-            fn = np.negative if isinstance(node.op, ast.USub) else _not
-            return _Apply(fn, (self.convert(node.operand),))
+            operand = self.convert(node.operand)
+            return _apply(np.negative, (operand,)) if isinstance(node.op, ast.USub) else _not(operand)
         if isinstance(node, ast.Compare):
             for op in node.ops:
                 if type(op) not in _COMPARE:
@@ -250,17 +378,17 @@ class _Compiler:
                                     "(allowed: < <= > >= == !=)")
             ops = tuple(_COMPARE[type(op)] for op in node.ops)
             operands = (node.left, *node.comparators)
-            return _Apply(partial(_compare, ops), tuple(self.convert(x) for x in operands))
+            return _compare(ops, tuple(self.convert(x) for x in operands))
         if isinstance(node, ast.BoolOp):
             fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-            return _Apply(partial(_logic, fn), tuple(self.convert(x) for x in node.values))
+            return _logic(fn, tuple(self.convert(x) for x in node.values))
         if isinstance(node, ast.Call):
             return self.call(node)
         kind = _FORBIDDEN.get(type(node), f"{type(node).__name__} expressions are")
         hint = "; use where(condition, a, b)" if isinstance(node, ast.IfExp) else ""
         raise self.fail(f"{kind.format(src=self.src(node))} not allowed{hint} ({_ALLOWED_HELP})")
 
-    def constant(self, node: ast.Constant) -> _Node:
+    def constant(self, node: ast.Constant) -> _Code:
         value = node.value
         if type(value) in (int, float):
             try:
@@ -269,19 +397,19 @@ class _Compiler:
                 number = math.inf
             if not math.isfinite(number):
                 raise self.fail(f"the number {self.src(node)} is not a finite float")
-            return _Const(number)
+            return _Code("const", np.float64(number))
         kinds = {bool: "booleans ({src}) are not allowed; write 1 or 0",
                  str: "strings ({src}) are not allowed", bytes: "bytes ({src}) are not allowed",
                  complex: "complex numbers ({src}) are not allowed"}
         kind = kinds.get(type(value), "the constant {src} is not allowed")
         raise self.fail(f"{kind.format(src=self.src(node))} ({_ALLOWED_HELP})")
 
-    def name(self, node: ast.Name) -> _Node:
+    def name(self, node: ast.Name) -> _Code:
         name = node.id
         if self.scope is not None and name in self.scope:
             pass
         elif name in CONSTANTS:
-            return _Const(CONSTANTS[name])
+            return _Code("const", np.float64(CONSTANTS[name]))
         elif name in _FUNCTIONS:
             raise self.fail(f"{name!r} is a function; call it, as in {name}(...)")
         elif self.scope is not None:
@@ -290,15 +418,15 @@ class _Compiler:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise self.fail(f"unknown name {name!r} (known: {known}){hint}")
         self.names.add(name)
-        return _Var(name)
+        return _Code("var", name)
 
-    def binop(self, node: ast.BinOp) -> _Node:
+    def binop(self, node: ast.BinOp) -> _Code:
         op = type(node.op)
         if op not in _BINOPS:
             hint = "; for powers write '**'" if op is ast.BitXor else ""
             raise self.fail(f"operator {_BAD_OPS[op]} is not allowed (allowed: + - * / % **){hint}")
         if op not in _CHAIN_GROUP:
-            return _Apply(_BINOPS[op], (self.convert(node.left), self.convert(node.right)))
+            return _apply(_BINOPS[op], (self.convert(node.left), self.convert(node.right)))
         rights: list[tuple[type, ast.expr]] = []
         current: ast.expr = node
         while (isinstance(current, ast.BinOp)
@@ -307,9 +435,9 @@ class _Compiler:
             current = current.left
         fns = tuple(_BINOPS[o] for o, _ in reversed(rights))
         operands = (current, *(x for _, x in reversed(rights)))
-        return _Apply(partial(_fold, fns), tuple(self.convert(x) for x in operands))
+        return _chain(fns, tuple(self.convert(x) for x in operands))
 
-    def call(self, node: ast.Call) -> _Node:
+    def call(self, node: ast.Call) -> _Code:
         functions = ", ".join(sorted(_FUNCTIONS))
         if isinstance(node.func, ast.Attribute):
             return self.convert(node.func)  # raises: attribute access is not allowed
@@ -329,7 +457,7 @@ class _Compiler:
             plural = "s" if arity > 1 else ""
             raise self.fail(f"{what}{name}() takes exactly {arity} positional "
                             f"argument{plural} ({len(node.args)} given)")
-        return _Apply(_FUNCTIONS[name][1], tuple(self.convert(arg) for arg in node.args))
+        return _FUNCTIONS[name][1](*(self.convert(arg) for arg in node.args))
 
 
 # ------------------------------------------------------------------------ public
@@ -348,7 +476,8 @@ class Expr:
 
     text: str
     names: frozenset[str]
-    _root: _Node
+    _run: Callable[[Mapping[str, Any]], Any]  # the compiled expression: env -> value
+    _alias: bool  # whether _run may return an array that is not its own (a variable, a constant)
     _scope: frozenset[str] | None  # the ``names`` given to compile_expr, reused by additive_split
     _where: str
 
@@ -359,21 +488,30 @@ class Expr:
         returned as they arise. Raises :class:`ModelError` if a variable is
         missing from ``env`` or the shapes do not broadcast.
         """
-        prefix = f"{self._where}: " if self._where else ""
         try:
             with np.errstate(all="ignore"):
-                value = self._root.ev(env)
-            out = np.asarray(value, dtype=np.float64)
+                out = np.asarray(self._run(env), dtype=np.float64)
             if n is not None and out.shape != (n,):
-                out = np.broadcast_to(out, (n,))
+                if out.ndim == 0 and type(n) is int and n >= 0:
+                    full = np.empty(n)
+                    full[...] = out
+                    return full
+                return np.broadcast_to(out, (n,)).copy()
         except _MissingName as exc:
             have = ", ".join(sorted(map(str, env))) or "nothing"
-            raise ModelError(f"{prefix}{self.text!r} needs the variable {exc.args[0]!r}, "
+            raise ModelError(f"{self._prefix()}{self.text!r} needs the variable {exc.args[0]!r}, "
                              f"which is missing (have: {have})") from None
         except (ValueError, TypeError) as exc:
-            raise ModelError(f"{prefix}cannot evaluate {self.text!r}: {exc}") from exc
-        # a bare variable returns the caller's array and broadcast_to a read-only view
-        return out.copy() if isinstance(self._root, _Var) or not out.flags.writeable else out
+            raise ModelError(f"{self._prefix()}cannot evaluate {self.text!r}: {exc}") from exc
+        # every operation returns a new array, but a bare variable is the caller's
+        return out.copy() if self._alias else out
+
+    def _prefix(self) -> str:
+        return f"{self._where}: " if self._where else ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # closures do not pickle: the copy is compiled again from the canonical text
+        return _recompile, (self.text, self._scope, self._where)
 
     def additive_split(self) -> Expr | None:
         """Return ``f`` if this expression is ``f + noise``, else None.
@@ -466,8 +604,14 @@ def compile_expr(text: str, names: Iterable[str] | None = None, *, where: str = 
     scope = None if names is None else frozenset(names)
     body, source = _parse(text, where)
     compiler = _Compiler(source, scope, where)
-    root = compiler.convert(body)
-    return Expr(ast.unparse(body), frozenset(compiler.names), root, scope, where)
+    code = compiler.convert(body)
+    return Expr(ast.unparse(body), frozenset(compiler.names), _number(code),
+                code.kind in ("var", "const"), scope, where)
+
+
+def _recompile(text: str, scope: frozenset[str] | None, where: str) -> Expr:
+    """Unpickle an :class:`Expr`."""
+    return compile_expr(text, scope, where=where)
 
 
 def parse_distribution(text: str, *, where: str = "") -> tuple[str, tuple, dict]:
