@@ -43,6 +43,35 @@ def _scalar(x: float) -> np.ndarray:
 
 _ZERO, _ONE, _MINUS_ONE = _scalar(0.0), _scalar(1.0), _scalar(-1.0)
 
+try:  # numpy >= 2 keeps its floating-point error state in a context variable
+    from numpy._core.umath import _extobj_contextvar as _ERROR_STATE
+    from numpy._core.umath import _make_extobj
+except ImportError:  # numpy 1.x
+    _ERROR_STATE = _IGNORE_ALL = None
+else:
+    _IGNORE_ALL = _make_extobj(all="ignore")
+
+
+def _quiet() -> Any:
+    """Ignore floating-point errors until :func:`_unquiet` (NaN and inf are results here).
+
+    What ``np.errstate(all="ignore")`` does, for a fraction of its cost (about
+    2 µs, more than evaluating a small expression for one unit). The state
+    set is made once, at import: ignoring every error, it needs no error
+    callback, and the buffer size it carries changes no elementwise result.
+    """
+    if _ERROR_STATE is None:
+        return np.seterr(all="ignore")
+    return _ERROR_STATE.set(_IGNORE_ALL)
+
+
+def _unquiet(token: Any) -> None:
+    """Restore the error state that :func:`_quiet` replaced."""
+    if _ERROR_STATE is None:
+        np.seterr(**token)
+    else:
+        _ERROR_STATE.reset(token)
+
 
 def _sigmoid(x: Any) -> Any:
     """Logistic function ``1 / (1 + exp(-x))`` without overflow for large ``|x|``.
@@ -488,9 +517,9 @@ class Expr:
         returned as they arise. Raises :class:`ModelError` if a variable is
         missing from ``env`` or the shapes do not broadcast.
         """
+        token = _quiet()
         try:
-            with np.errstate(all="ignore"):
-                out = np.asarray(self._run(env), dtype=np.float64)
+            out = np.asarray(self._run(env), dtype=np.float64)
             if n is not None and out.shape != (n,):
                 if out.ndim == 0 and type(n) is int and n >= 0:
                     full = np.empty(n)
@@ -503,6 +532,8 @@ class Expr:
                              f"which is missing (have: {have})") from None
         except (ValueError, TypeError) as exc:
             raise ModelError(f"{self._prefix()}cannot evaluate {self.text!r}: {exc}") from exc
+        finally:
+            _unquiet(token)
         # every operation returns a new array, but a bare variable is the caller's
         return out.copy() if self._alias else out
 
