@@ -27,7 +27,7 @@ import numpy as np
 
 from causal.errors import ModelError, SpecError
 
-__all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "Expr", "compile_expr", "parse_distribution"]
+__all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "Expr", "compile_expr", "parse_distribution", "sigmoid"]
 
 MAX_LENGTH = 2000  #: longest accepted expression text, in characters
 MAX_NODES = 300  #: most expression nodes in one expression
@@ -73,12 +73,17 @@ def _unquiet(token: Any) -> None:
         _ERROR_STATE.reset(token)
 
 
-def _sigmoid(x: Any) -> Any:
+def sigmoid(x: Any) -> Any:
     """Logistic function ``1 / (1 + exp(-x))`` without overflow for large ``|x|``.
 
     With ``z = exp(-|x|)`` (in ``(0, 1]``, so it never overflows) it is
     ``1 / (1 + z)`` for ``x >= 0`` and ``z / (1 + z)`` otherwise: one division of
     the chosen numerator, not both branches computed and one thrown away.
+    This is the ``sigmoid()`` of expressions and the link of
+    ``Binary(logit=...)``: one implementation.
+
+    >>> sigmoid(np.array([-1000.0, 0.0, 2.0]))
+    array([0.        , 0.5       , 0.88079708])
     """
     z = np.exp(np.copysign(x, _MINUS_ONE))  # exp(-|x|): copysign is -abs in one call
     return np.true_divide(np.where(np.greater_equal(x, _ZERO), _ONE, z), np.add(_ONE, z))
@@ -274,7 +279,7 @@ _FUNCTIONS: dict[str, tuple[int, Callable[..., _Code]]] = {
     "abs": (1, _call(np.abs)), "ceil": (1, _call(np.ceil)), "clip": (3, _clip),
     "exp": (1, _call(np.exp)), "expm1": (1, _call(np.expm1)), "floor": (1, _call(np.floor)),
     "log": (1, _call(np.log)), "log1p": (1, _call(np.log1p)), "maximum": (2, _call(np.maximum)),
-    "minimum": (2, _call(np.minimum)), "sigmoid": (1, _call(_sigmoid)), "sign": (1, _call(np.sign)),
+    "minimum": (2, _call(np.minimum)), "sigmoid": (1, _call(sigmoid)), "sign": (1, _call(np.sign)),
     "sqrt": (1, _call(np.sqrt)), "tanh": (1, _call(np.tanh)), "where": (3, _where),
 }
 #: Functions an expression may call, with their number of (positional) arguments.

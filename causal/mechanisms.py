@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from causal.errors import ModelError, SpecError
-from causal.expr import Expr, compile_expr
+from causal.expr import Expr, compile_expr, sigmoid
 from causal.noise import Noise, Uniform
 
 __all__ = [
@@ -54,12 +54,6 @@ __all__ = [
 ]
 
 Arrays = Mapping[str, np.ndarray]
-
-
-def _expit(z: np.ndarray) -> np.ndarray:
-    """The logistic function, without overflow for large ``|z|``."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 _BLOCK = 8192
@@ -407,6 +401,14 @@ def _index(value: str | Expr | float | Callable, parents: Iterable[str] | None, 
     raise ModelError(f"{what}: expected a number, an expression or a callable, got {value!r}")
 
 
+_MIN, _MAX, _SUM = np.minimum.reduce, np.maximum.reduce, np.add.reduce
+
+
+def _within(a: np.ndarray, low: float, high: float) -> bool:
+    """Whether every element is in ``[low, high]`` (NaN is not), in two reductions."""
+    return bool(_MIN(a, axis=None, initial=np.inf) >= low and _MAX(a, axis=None, initial=-np.inf) <= high)
+
+
 def _eval_index(f, parents: Arrays, n: int, names: Sequence[str]) -> np.ndarray:
     if isinstance(f, float):
         return np.full(n, f)
@@ -431,6 +433,9 @@ class Binary(DiscreteMechanism):
         self.link, raw = given[0]
         self.raw = raw
         self.index, self.parents = _index(raw, parents, f"Binary {self.link}")
+        # a constant probability in [0, 1] is compared with the noise as it is
+        self._fixed_p = self.index if self.link == "p" and isinstance(self.index, float) \
+            and 0.0 <= self.index <= 1.0 else None
 
     @property
     def cell_values(self) -> np.ndarray:
@@ -440,13 +445,13 @@ class Binary(DiscreteMechanism):
         """``P(X = 1 | parents)`` per unit."""
         z = _eval_index(self.index, parents, n, self.parents)
         if self.link == "logit":
-            return _expit(z)
+            return sigmoid(z)
         if self.link == "probit":
             from scipy.special import ndtr
 
             return ndtr(z)
-        bad = ~((z >= 0) & (z <= 1))
-        if bad.any():
+        if not _within(z, 0.0, 1.0):
+            bad = ~((z >= 0) & (z <= 1))
             raise ModelError(f"Binary p evaluated outside [0, 1] (e.g. {z[bad][0]:g}); "
                              "clip it or use logit=")
         return z
@@ -455,7 +460,8 @@ class Binary(DiscreteMechanism):
         return self.probability(parents, n)[:, None]
 
     def evaluate(self, parents, noise, n):
-        return (noise < self.probability(parents, n)).astype(float)
+        p = self._fixed_p if self._fixed_p is not None else self.probability(parents, n)
+        return (noise < p).astype(float)
 
     def to_spec(self, has_noise):
         if isinstance(self.index, float):
@@ -505,16 +511,22 @@ class Categorical(DiscreteMechanism):
             if self.k is None:
                 self.k = w.shape[1]
         else:
-            w = np.stack([_eval_index(f, parents, n, names) for f, names in self.items], axis=1)
-        if not np.all(np.isfinite(w)) or (w < 0).any():
+            w = np.empty((n, self.k))
+            for j, (f, names) in enumerate(self.items):
+                w[:, j] = f if isinstance(f, float) else _eval_index(f, parents, n, names)
+        if not (_MIN(w, axis=None, initial=np.inf) >= 0 and _MAX(w, axis=None, initial=0.0) < np.inf):
             raise ModelError("Categorical probabilities must be finite and >= 0")
-        total = w.sum(axis=1, keepdims=True)
-        if (total <= 0).any():
+        total = _SUM(w, axis=1, keepdims=True)  # w.sum(axis=1), without the Python wrapper
+        if _MIN(total, axis=None, initial=np.inf) <= 0:
             raise ModelError("Categorical probabilities sum to 0 for some unit")
-        return w / total
+        return np.true_divide(w, total)
 
     def cuts(self, parents, n):
-        return np.cumsum(self.probabilities(parents, n), axis=1)[:, :-1]
+        return np.add.accumulate(self.probabilities(parents, n), axis=1)[:, :-1]  # np.cumsum
+
+    def evaluate(self, parents, noise, n):
+        # cell j has the value j: count the cuts at or below u, as floats
+        return _SUM(np.less_equal(self.cuts(parents, n), noise[:, None]), axis=1, dtype=np.float64)
 
     def to_spec(self, has_noise):
         if self.items is None:

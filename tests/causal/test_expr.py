@@ -545,6 +545,37 @@ def test_constants_are_folded_and_factors_of_one_dropped():
     assert compile_expr("exp(pi) - 2 * 3")({}).shape == ()
 
 
+def test_discrete_mechanisms_evaluate_as_the_plain_numpy_formulas():
+    # Binary and Categorical evaluate their expressions with fewer numpy calls; same bits
+    from causal.mechanisms import Binary, Categorical
+
+    rng = np.random.default_rng(3)
+    n = 300
+    env = {"a": rng.normal(size=n) * 3, "b": rng.uniform(size=n)}
+    u = rng.uniform(size=n)
+    cat = Categorical(["0.4", "where(a < 0, 0.15, 0.35)", "exp(a) * b", "0"])
+    w = np.stack([np.full(n, 0.4), np.where(env["a"] < 0, 0.15, 0.35),
+                  np.exp(env["a"]) * env["b"], np.zeros(n)], axis=1)
+    cuts = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)[:, :-1]
+    assert _same_bits(cat.probabilities(env, n), w / w.sum(axis=1, keepdims=True))
+    assert _same_bits(cat.cuts(env, n), cuts)
+    assert _same_bits(cat.evaluate(env, u, n), np.arange(4.0)[(cuts <= u[:, None]).sum(axis=1)])
+    assert cat.probabilities({"a": np.zeros(0), "b": np.zeros(0)}, 0).shape == (0, 4)
+    for p in ("0.3", "b", 0.3):
+        expected = (u < np.broadcast_to(env["b"] if p == "b" else 0.3, (n,))).astype(float)
+        assert _same_bits(Binary(p=p).evaluate(env, u, n), expected)
+    for bad, message in [({"a": np.array([np.nan]), "b": np.ones(1)}, "finite and >= 0"),
+                         ({"a": np.array([1000.0]), "b": np.ones(1)}, "finite and >= 0"),
+                         ({"a": np.array([0.0]), "b": -np.ones(1)}, "finite and >= 0")]:
+        with pytest.raises(ModelError, match=message):
+            cat.evaluate(bad, np.zeros(1), 1)
+    with pytest.raises(ModelError, match="sum to 0"):
+        Categorical(["a", "a"]).evaluate({"a": np.array([1.0, 0.0])}, np.zeros(2), 2)
+    for p, shown in [(1.5, "1.5"), ("b - 1", "-0.5"), ("(b - 0.5) / (b - 0.5)", "nan")]:
+        with pytest.raises(ModelError, match=rf"outside \[0, 1\] \(e\.g\. {shown}\)"):
+            Binary(p=p).evaluate({"b": np.array([0.5])}, np.zeros(1), 1)
+
+
 # ------------------------------------------------------------ parse_distribution
 @pytest.mark.parametrize(
     ("text", "expected"),
