@@ -244,7 +244,9 @@ class EpisodeState:
             time=self.time.copy(), kind=self.kind.copy(), state={k: v.copy() for k, v in self.state.items()},
             terminated=self.terminated.copy(), truncated=self.truncated.copy(),
             query_seeds=self.query_seeds.copy(), tables={k: v.copy() for k, v in self.tables.items()},
-            times=None if self.times is None else self.times.copy(), cache={})
+            times=None if self.times is None else self.times.copy(), cache={},
+            length=None if self.length is None else self.length.copy(),
+            terminal=None if self.terminal is None else self.terminal.copy())
 
     def row_state(self, j: int) -> dict[str, float]:
         """Row ``j``'s persistent state as floats."""

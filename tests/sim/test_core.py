@@ -160,3 +160,17 @@ def test_no_module_reads_private_attributes_of_an_environment():
                 if private.search(line):
                     offenders.append(f"{path.relative_to(ROOT)}:{k}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_a_copy_survives_a_reset_of_the_original():
+    sc = scenarios.make("policy", **SMALL["policy"])
+    state = core.initial(sc, [np.random.default_rng(s) for s in range(3)])
+    state, *_ = core.transition(state, np.array([1, 0, 1]))
+    kept = state.copy()
+    before = core.tape_of(state, 0)
+    core.reset_rows(state, np.array([0, 2]), [np.random.default_rng(9), np.random.default_rng(10)])
+    assert kept.unit.tolist() == [1, 1, 1] and state.unit.tolist() == [0, 1, 0]
+    after, still = core.tape_of(state, 0), core.tape_of(kept, 0)
+    assert all(still.noise[v].tobytes() == before.noise[v].tobytes() for v in before.noise)
+    assert any(after.noise[v].tobytes() != before.noise[v].tobytes() for v in before.noise)
+    assert kept.state["step"].tolist() == [1.0, 1.0, 1.0] and state.state["step"].tolist() == [0.0, 1.0, 0.0]
