@@ -522,7 +522,8 @@ class Expr:
         returned as they arise. Raises :class:`ModelError` if a variable is
         missing from ``env`` or the shapes do not broadcast.
         """
-        token = _quiet()
+        # without variables an expression is one number, computed when compiled: nothing to guard
+        token = _quiet() if self.names else None
         try:
             out = np.asarray(self._run(env), dtype=np.float64)
             if n is not None and out.shape != (n,):
@@ -538,7 +539,8 @@ class Expr:
         except (ValueError, TypeError) as exc:
             raise ModelError(f"{self._prefix()}cannot evaluate {self.text!r}: {exc}") from exc
         finally:
-            _unquiet(token)
+            if token is not None:
+                _unquiet(token)
         # every operation returns a new array, but a bare variable is the caller's
         return out.copy() if self._alias else out
 
