@@ -72,18 +72,28 @@ class CausalEnv(gym.Env):
     query : Query
         Causal questions about the current unit (see :mod:`sim.query`); for a
         budget and a cost per query, wrap the environment in
-        :class:`~sim.wrappers.QueryBudget` (``gymnasium.make(..., query_budget=...)`` does).
+        :class:`~sim.wrappers.QueryBudget` (``gymnasium.make(..., query_budget=...)``
+        and ``CausalEnv(scenario, query_budget=..., query_cost=...)`` return it so wrapped).
     feature_names : tuple of str
         The observation's columns (the scenario's context nodes).
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
-    def __init__(self, scenario: Scenario, render_mode: str | None = None, **legacy: Any) -> None:
-        if legacy:
-            names = ", ".join(sorted(legacy))
-            raise SimError(f"CausalEnv takes no {names}: wrap it, QueryBudget(CausalEnv(scenario), budget, "
-                           "cost), or pass query_budget/query_cost to gymnasium.make")
+    def __new__(cls, scenario: Scenario = None, render_mode: str | None = None,
+                query_budget: float | None = None, query_cost: float = 0.0):
+        """``CausalEnv(scenario, query_budget=..., query_cost=...)`` is a shortcut for
+        ``QueryBudget(CausalEnv(scenario), query_budget, query_cost)`` (it returns the wrapper)."""
+        env = super().__new__(cls)
+        if query_budget is None and not query_cost:
+            return env
+        from sim.wrappers import QueryBudget
+
+        env.__init__(scenario, render_mode)
+        return QueryBudget(env, query_budget, query_cost)
+
+    def __init__(self, scenario: Scenario, render_mode: str | None = None,
+                 query_budget: float | None = None, query_cost: float = 0.0) -> None:
         if not isinstance(scenario, Scenario):
             raise SimError(f"CausalEnv needs a Scenario, got {type(scenario).__name__}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:

@@ -192,8 +192,10 @@ def test_the_budget_is_a_wrapper_and_make_applies_it():
     assert isinstance(env, QueryBudget) or any(isinstance(w, QueryBudget) for w in _wrappers(env))
     assert env.unwrapped.query.budget == 2.0 and env.unwrapped.query.cost == 0.5
     assert not isinstance(gym.make("causalsim-test/QueryToy-v0"), QueryBudget)
-    with pytest.raises(SimError, match="QueryBudget"):
-        CausalEnv(ToyScenario(), query_budget=1.0)
+    shortcut = CausalEnv(ToyScenario(), query_budget=1.0, query_cost=0.25)
+    assert isinstance(shortcut, QueryBudget) and isinstance(shortcut.unwrapped, CausalEnv)
+    assert shortcut.unwrapped.query.budget == 1.0 and shortcut.unwrapped.query.cost == 0.25
+    assert type(CausalEnv(ToyScenario())) is CausalEnv
 
 
 def _wrappers(env):
