@@ -59,7 +59,7 @@ _MAX_FAILURE_SHARE = 0.10
 
 
 def bootstrap(estimator: Any, data: pd.DataFrame, *, reps: int = 200,
-              seed: int | np.random.Generator | np.random.SeedSequence | None = None,
+              seed: int | np.random.Generator | np.random.SeedSequence | None = 0,
               level: float = 0.95, n_jobs: int | None = 1,
               method: Literal["percentile", "normal"] = "percentile", cluster: str | None = None,
               estimand: Literal["ate", "att"] = "ate", **fit_kwargs: Any) -> Estimate:
@@ -78,6 +78,7 @@ def bootstrap(estimator: Any, data: pd.DataFrame, *, reps: int = 200,
         Bootstrap replications (at least 2; a few hundred for percentile intervals).
     seed : int, numpy Generator, SeedSequence or None
         Seeds the resampling; the same seed gives the same result for any ``n_jobs``.
+        The default 0 makes repeated calls identical; ``None`` draws fresh OS entropy.
     level : float
         Confidence level of the interval.
     n_jobs : int or None

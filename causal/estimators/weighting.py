@@ -165,14 +165,37 @@ def _check_arms(t: np.ndarray, name: str, after: str = "") -> None:
 
 
 # --------------------------------------------------------------------------- nuisance models
-def _fit_propensity(template: Any, X: np.ndarray, t: np.ndarray, name: str) -> tuple[Any, np.ndarray]:
+def seeded_clone(template: Any, seed: int | None = 0) -> Any:
+    """A clone of a scikit-learn model whose unset ``random_state`` parameters are ``seed``.
+
+    Nuisance models with internal randomness (forests, boosting, ``solver="sag"``) then give the
+    same fit on the same data, instead of drawing from NumPy's global random state. Parameters the
+    user set are kept; ``seed=None`` only clones. Nested models (pipeline steps) are seeded too.
+
+    >>> from sklearn.ensemble import RandomForestRegressor
+    >>> seeded_clone(RandomForestRegressor()).random_state
+    0
+    >>> seeded_clone(RandomForestRegressor(random_state=3)).random_state
+    3
+    """
+    model = clone(template)
+    if seed is not None and hasattr(model, "get_params"):
+        unset = {k: seed for k, v in model.get_params(deep=True).items()
+                 if (k == "random_state" or k.endswith("__random_state")) and v is None}
+        if unset:
+            model.set_params(**unset)
+    return model
+
+
+def _fit_propensity(template: Any, X: np.ndarray, t: np.ndarray, name: str,
+                    seed: int | None = 0) -> tuple[Any, np.ndarray]:
     """Fit a clone of the classifier; return it and its fitted ``P(T = 1 | X)``."""
-    model, e, _ = _fit_propensity_input(template, X, t, name)
+    model, e, _ = _fit_propensity_input(template, X, t, name, seed)
     return model, e
 
 
 def _fit_propensity_input(template: Any, X: np.ndarray, t: np.ndarray,
-                          name: str) -> tuple[Any, np.ndarray, Any]:
+                          name: str, seed: int | None = 0) -> tuple[Any, np.ndarray, Any]:
     """As :func:`_fit_propensity`, also returning the input of the model's final step.
 
     For a pipeline that input is the transformed design (transformed once, for both the fitted
@@ -184,7 +207,7 @@ def _fit_propensity_input(template: Any, X: np.ndarray, t: np.ndarray,
         fast = _fit_default_propensity(X, t, name)
         if fast is not None:
             return fast
-    model = default_propensity() if template is None else clone(template)
+    model = default_propensity() if template is None else seeded_clone(template, seed)
     if not hasattr(model, "predict_proba"):
         raise EstimationError(f"{name}: the propensity model {type(model).__name__} has no predict_proba; "
                               "pass a probabilistic classifier (e.g. LogisticRegression)")
@@ -264,8 +287,8 @@ def _proba(model: Any, X: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict_proba(X), dtype=float)[:, col]
 
 
-def _fit_regressor(template: Any, X: np.ndarray, y: np.ndarray) -> Any:
-    model = LinearRegression() if template is None else clone(template)
+def _fit_regressor(template: Any, X: np.ndarray, y: np.ndarray, seed: int | None = 0) -> Any:
+    model = LinearRegression() if template is None else seeded_clone(template, seed)
     return model.fit(X, y)
 
 
@@ -568,8 +591,10 @@ class AIPW(BaseEstimator):
         come from models fitted on the other folds (``KFold(shuffle=True)``).
         ``None`` or 1 fits and predicts on all the data.
     random_state : int, numpy Generator or None
-        Seeds the fold split (a Generator is drawn from once per fit). Fix it
-        for reproducible cross-fitted results.
+        Seeds the fold split and the nuisance models whose own ``random_state``
+        is unset (a Generator is drawn from once per fit). The default 0 makes
+        refits on the same data identical; ``None`` draws the folds from
+        NumPy's global random state.
     trim : float or (float, float), optional
         Drop units with propensity outside ``[eps, 1 - eps]`` or
         ``[low, high]`` and refit all nuisance models on the rest.
@@ -619,7 +644,7 @@ class AIPW(BaseEstimator):
     """
 
     def __init__(self, propensity: Any = None, outcome: Any = None, cross_fit: int | None = 2,
-                 random_state: Any = None, trim: float | tuple[float, float] | None = None,
+                 random_state: Any = 0, trim: float | tuple[float, float] | None = None,
                  overlap_warn: float = 0.01, level: float = 0.95) -> None:
         self.propensity = propensity
         self.outcome = outcome
@@ -637,16 +662,22 @@ class AIPW(BaseEstimator):
             raise EstimationError(f"{name}: cross_fit must be None or a positive number of folds, got {k!r}")
         return int(k)
 
-    def _nuisances(self, X: np.ndarray, t: np.ndarray, y: np.ndarray, k: int, name: str) -> dict[str, Any]:
+    def _seed(self) -> Any:
+        """The fit's seed: ``random_state``, or one draw from it when it is a Generator."""
+        seed = self.random_state
+        if isinstance(seed, np.random.Generator):
+            seed = int(seed.integers(2**32))
+        return seed
+
+    def _nuisances(self, X: np.ndarray, t: np.ndarray, y: np.ndarray, k: int, name: str,
+                   seed: Any) -> dict[str, Any]:
         n = len(t)
+        model_seed = seed if isinstance(seed, int | np.integer) and not isinstance(seed, bool) else None
         if k == 1:
             splits = [(np.arange(n), np.arange(n))]
         else:
             if k > n:
                 raise EstimationError(f"{name}: cross_fit={k} folds but only {n} units")
-            seed = self.random_state
-            if isinstance(seed, np.random.Generator):
-                seed = int(seed.integers(2**32))
             splits = list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.empty((n, 1))))
         e, mu0, mu1 = np.empty(n), np.empty(n), np.empty(n)
         ps_models, out_models = [], []
@@ -656,9 +687,9 @@ class AIPW(BaseEstimator):
                 raise EstimationError(f"{name}: a cross-fitting training fold has fewer than two treated or "
                                       "two control units; use fewer folds (cross_fit) or more data")
             Xtr = X[train]
-            ps, _ = _fit_propensity(self.propensity, Xtr, tt, name)
+            ps, _ = _fit_propensity(self.propensity, Xtr, tt, name, model_seed)
             arms = tuple(_fit_regressor(self.outcome, Xtr[tt == a],
-                                        y[train][tt == a]) for a in (0, 1))
+                                        y[train][tt == a], model_seed) for a in (0, 1))
             Xte = X[test]
             e[test] = _proba(ps, Xte)
             mu0[test] = arms[0].predict(Xte)
@@ -674,7 +705,8 @@ class AIPW(BaseEstimator):
         bounds = _check_settings(self, name)
         k = self._folds(name)
         X, t, y = _prepare(data, name, treatment, outcome, covariates)
-        nu, kept, X, t, y = _fit_trimmed(lambda X, t, y: self._nuisances(X, t, y, k, name),
+        seed = self._seed()
+        nu, kept, X, t, y = _fit_trimmed(lambda X, t, y: self._nuisances(X, t, y, k, name, seed),
                                          X, t, y, bounds, name)
         e, mu0, mu1 = nu["e"], nu["mu0"], nu["mu1"]
         diag = _overlap(e, t, name, self.overlap_warn)

@@ -95,6 +95,15 @@ def test_same_seed_same_result_and_seeds_matter():
     assert g1 == g2
 
 
+def test_default_seed_is_fixed():
+    # seed once defaulted to None (fresh OS entropy): two default calls differed. Deterministic.
+    data = experiment(60, 0)
+    a = bootstrap(MeanDifference(), data, reps=30, **FIT)
+    b = bootstrap(MeanDifference(), data, reps=30, **FIT)
+    assert a.diagnostics["bootstrap"]["values"].tobytes() == b.diagnostics["bootstrap"]["values"].tobytes()
+    assert a == b == bootstrap(MeanDifference(), data, reps=30, seed=0, **FIT)
+
+
 def test_chunked_parallel_path_equals_serial():
     # The n_jobs != 1 branch (split into chunks, one delayed call per chunk, results joined) run by
     # joblib's sequential backend: no process pool, so cheap enough for the default run. 19 reps make
