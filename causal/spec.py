@@ -5,6 +5,13 @@ A spec is data, never Python. Equations are compiled by the whitelist in
 Every problem raises :class:`~causal.errors.SpecError` naming the file, the
 node and what to change; nothing else escapes.
 
+Limits, checked before anything is built: spec text of at most
+:data:`MAX_SPEC_CHARS` characters (checked before YAML parses it), mappings
+and lists nested at most :data:`MAX_NESTING` levels, integers of at most
+:data:`MAX_INT_DIGITS` digits (any number must be a finite float), keys that
+are plain scalars, node names of at most :data:`MAX_NAME_LENGTH` characters,
+at most 1,000 nodes.
+
 The format::
 
     name: icecream
@@ -30,8 +37,10 @@ Examples
 from __future__ import annotations
 
 import keyword
+import math
 import os
 import re
+import reprlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,14 +60,51 @@ _TOP_KEYS = {"name", "description", "nodes"}
 _NODE_KEYS = {"type", "equation", "noise", "hidden", "p", "logit", "probit", "probs", "unit",
               "description"}
 _TYPES = ("continuous", "binary", "categorical")
-_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # used with fullmatch: no trailing newline
 _MAX_NODES = 1000
+MAX_NAME_LENGTH = 100  #: longest node name, in characters
+MAX_SPEC_CHARS = 2_000_000  #: longest spec text (YAML), in characters, checked before parsing
+MAX_NESTING = 20  #: deepest nesting of mappings and lists in a spec (YAML or mapping)
+MAX_INT_DIGITS = 300  #: most digits of an integer in a spec (larger ones are no finite float)
+
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother = 3, 60, 60
+
+
+def _show(value: Any) -> str:
+    """A short repr of any value from a spec, safe for huge integers and deep nesting."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
+        return f"<an integer of about {int(value.bit_length() * 0.30103)} digits>"
+    try:
+        return _SHOW.repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
+
+
+def _check_data(data: Any, label: str) -> None:
+    """Bound nesting and number size of a spec mapping, iteratively, before reading it."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise SpecError(f"{label}: the spec is nested more than {MAX_NESTING} levels deep; "
+                            "a spec is a flat mapping of nodes")
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value.bit_length() > 1000:
+                raise SpecError(f"{label}: the number {_show(value)} is too large; numbers must be "
+                                "finite floats")
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                stack.append((key, depth + 1))
+                stack.append((item, depth + 1))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, depth + 1) for item in value)
 
 
 def parse_noise(text: Any, *, where: str = "") -> Noise:
     """A :class:`~causal.noise.Noise` from its spec text, e.g. ``"normal(25, 5)"``."""
     if not isinstance(text, str):
-        raise SpecError(f"{where}: noise must be text such as 'normal(0, 1)', got {text!r}")
+        raise SpecError(f"{where}: noise must be text such as 'normal(0, 1)', got {_show(text)}")
     name, args, kwargs = parse_distribution(text, where=where)
     if name not in DISTRIBUTIONS:
         raise SpecError(f"{where}: unknown distribution {name!r}; use one of "
@@ -127,11 +173,32 @@ class _SpecLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(
                 None, None, "anchors and aliases (&name / *name) are not allowed in specs",
                 event.start_mark)
-        return super().compose_node(parent, index)
+        depth = getattr(self, "_spec_depth", 0)
+        if depth >= MAX_NESTING:
+            raise yaml.composer.ComposerError(
+                None, None, f"the YAML is nested more than {MAX_NESTING} levels deep; a spec is a "
+                "flat mapping of nodes", self.peek_event().start_mark)
+        self._spec_depth = depth + 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._spec_depth = depth
+
+    def construct_yaml_int(self, node):
+        digits = sum(ch.isdigit() for ch in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of {digits} digits is too large (at most {MAX_INT_DIGITS})",
+                node.start_mark)
+        return super().construct_yaml_int(node)
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key must be a plain name or number, not a list or mapping",
+                    key_node.start_mark)
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, str) and key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -140,23 +207,39 @@ class _SpecLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_SpecLoader.add_constructor("tag:yaml.org,2002:int", _SpecLoader.construct_yaml_int)
+
+
 def _read(source: Any) -> tuple[Mapping, str]:
     """The spec mapping and a label for messages (the file name, or 'spec')."""
     if isinstance(source, Mapping):
+        _check_data(source, "spec")
         return source, "spec"
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
-        if isinstance(source, str) and "\n" in source and not os.path.exists(source):
+        if isinstance(text, bytes):
+            raise SpecError(f"a spec path must be text, got {_show(text)}")
+        try:
+            is_file = Path(text).is_file()
+        except (OSError, ValueError):  # e.g. a name too long for the file system, a NUL byte
+            is_file = False
+        if isinstance(source, str) and "\n" in source and not is_file:
             label, content = "spec", source
         else:
-            path = Path(text)
-            label = text
-            if not path.is_file():
-                raise SpecError(f"{label}: no such spec file")
+            label = text if len(text) <= 200 else _show(text)
+            if not is_file:
+                raise SpecError(f"{label}: no such spec file; the text is neither a readable file "
+                                "nor a spec (spec text has more than one line)")
             try:
-                content = path.read_text(encoding="utf-8")
+                if Path(text).stat().st_size > MAX_SPEC_CHARS * 4:
+                    raise SpecError(f"{label}: the file is larger than a spec may be "
+                                    f"({MAX_SPEC_CHARS} characters)")
+                content = Path(text).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise SpecError(f"{label}: cannot read the file: {exc}") from None
+        if len(content) > MAX_SPEC_CHARS:
+            raise SpecError(f"{label}: the spec is {len(content)} characters long; the limit is "
+                            f"{MAX_SPEC_CHARS}")
         try:
             data = _restore(yaml.load(_protect(content), Loader=_SpecLoader))  # noqa: S506 - safe subclass
         except RecursionError:
@@ -170,6 +253,7 @@ def _read(source: Any) -> tuple[Mapping, str]:
         if not isinstance(data, Mapping):
             raise SpecError(f"{label}: a spec is a mapping with a 'nodes' section, got "
                             f"{type(data).__name__}")
+        _check_data(data, label)
         return data, label
     raise SpecError(f"a spec is a path to a YAML file or a mapping, got {type(source).__name__}")
 
@@ -178,10 +262,21 @@ def _text(value: Any, where: str, key: str) -> str:
     if isinstance(value, bool) or value is None:
         raise SpecError(f"{where}: {key} must be an expression or a number, got {value!r}")
     if isinstance(value, (int, float)):
-        return repr(value)
+        return repr(_finite(value, where, key))
     if not isinstance(value, str):
         raise SpecError(f"{where}: {key} must be an expression or a number, got {type(value).__name__}")
     return value
+
+
+def _finite(value: int | float, where: str, key: str) -> float:
+    """``value`` as a finite float, or a SpecError."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise SpecError(f"{where}: {key} must be a finite number, got {_show(value)}")
+    return number
 
 
 def _node(name: str, spec: Any, names: frozenset[str], where: str):
@@ -189,19 +284,25 @@ def _node(name: str, spec: Any, names: frozenset[str], where: str):
     if spec is None:
         spec = {}
     if not isinstance(spec, Mapping):
-        raise SpecError(f"{where}: a node is a mapping such as {{noise: normal(0, 1)}}, got {spec!r}")
+        raise SpecError(f"{where}: a node is a mapping such as {{noise: normal(0, 1)}}, got {_show(spec)}")
     unknown = set(spec) - _NODE_KEYS
     if unknown:
-        raise SpecError(f"{where}: unknown key(s) {sorted(map(str, unknown))}; allowed: "
+        raise SpecError(f"{where}: unknown key(s) {sorted(map(_show, unknown))}; allowed: "
                         f"{', '.join(sorted(_NODE_KEYS))}")
     kind = spec.get("type", "continuous")
-    if kind not in _TYPES:
-        raise SpecError(f"{where}: type must be one of {', '.join(_TYPES)}, got {kind!r}")
+    if not isinstance(kind, str) or kind not in _TYPES:
+        raise SpecError(f"{where}: type must be one of {', '.join(_TYPES)}, got {_show(kind)}")
     hidden = spec.get("hidden", False)
     if not isinstance(hidden, bool):
-        raise SpecError(f"{where}: hidden must be true or false, got {hidden!r}")
-    meta = {k: str(spec[k]) for k in ("unit", "description") if k in spec}
-    others = names - {name}
+        raise SpecError(f"{where}: hidden must be true or false, got {_show(hidden)}")
+    meta = {}
+    for k in ("unit", "description"):
+        if k in spec:
+            if isinstance(spec[k], (list, tuple, Mapping)):
+                raise SpecError(f"{where}: {k} must be text, got {_show(spec[k])}")
+            meta[k] = str(spec[k])
+    # the node's own name is in scope so that a self-reference is reported as such
+    known = names
     if kind == "continuous":
         for key in ("p", "logit", "probit", "probs"):
             if key in spec:
@@ -214,7 +315,7 @@ def _node(name: str, spec: Any, names: frozenset[str], where: str):
             text = "noise"
         else:
             text = _text(spec["equation"], where, "equation")
-        scope = others | {"noise"}
+        scope = known | {"noise"}
         expr = compile_expr(text, scope, where=where)
         if expr.uses_noise() and noise is None:
             raise SpecError(f"{where}: the equation uses 'noise' but the node declares none; "
@@ -222,7 +323,11 @@ def _node(name: str, spec: Any, names: frozenset[str], where: str):
         if noise is not None and not expr.uses_noise():
             raise SpecError(f"{where}: a noise is declared but the equation does not use it; "
                             "add '+ noise' to the equation or remove the noise")
-        return equation(expr, where=where), noise, hidden, meta
+        try:
+            mech = equation(expr, where=where)
+        except CausalSimError as exc:  # e.g. a coefficient that overflows to inf
+            raise SpecError(f"{where}: {exc}") from None
+        return mech, noise, hidden, meta
     if "equation" in spec:
         raise SpecError(f"{where}: {kind} nodes take no equation; use "
                         + ("p, logit or probit" if kind == "binary" else "probs"))
@@ -235,11 +340,11 @@ def _node(name: str, spec: Any, names: frozenset[str], where: str):
         key = given[0]
         value = spec[key]
         if not isinstance(value, bool) and isinstance(value, (int, float)):
-            if key == "p" and not 0 <= value <= 1:
-                raise SpecError(f"{where}: p must be in [0, 1], got {value}")
-            arg: Any = float(value)
+            arg: Any = _finite(value, where, key)
+            if key == "p" and not 0 <= arg <= 1:
+                raise SpecError(f"{where}: p must be in [0, 1], got {_show(value)}")
         else:
-            arg = compile_expr(_text(value, where, key), others, where=where)
+            arg = compile_expr(_text(value, where, key), known, where=where)
         try:
             return Binary(**{key: arg}), None, hidden, meta
         except CausalSimError as exc:
@@ -251,9 +356,9 @@ def _node(name: str, spec: Any, names: frozenset[str], where: str):
     items = []
     for i, p in enumerate(probs):
         if not isinstance(p, bool) and isinstance(p, (int, float)):
-            items.append(float(p))
+            items.append(_finite(p, f"{where}, probs[{i}]", "a probability"))
         else:
-            items.append(compile_expr(_text(p, f"{where} probs[{i}]", "probability"), others,
+            items.append(compile_expr(_text(p, f"{where} probs[{i}]", "probability"), known,
                                       where=f"{where}, probs[{i}]"))
     try:
         return Categorical(items), None, hidden, meta
@@ -272,7 +377,7 @@ def load_scm(source: Any) -> SCM:
     data, label = _read(source)
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise SpecError(f"{label}: unknown top-level key(s) {sorted(map(str, unknown))}; allowed: "
+        raise SpecError(f"{label}: unknown top-level key(s) {sorted(map(_show, unknown))}; allowed: "
                         f"{', '.join(sorted(_TOP_KEYS))}")
     nodes = data.get("nodes")
     if not isinstance(nodes, Mapping) or not nodes:
@@ -281,9 +386,12 @@ def load_scm(source: Any) -> SCM:
         raise SpecError(f"{label}: at most {_MAX_NODES} nodes, got {len(nodes)}")
     reserved = set(ALLOWED_FUNCTIONS) | set(CONSTANTS) | {"noise"}
     for name in nodes:
-        if not isinstance(name, str) or not _IDENT.match(name):
-            raise SpecError(f"{label}: node name {name!r} must be an identifier (letters, digits, "
-                            "underscores; starting with a letter)")
+        if not isinstance(name, str) or not _IDENT.fullmatch(name):
+            raise SpecError(f"{label}: node name {_show(name)} must be an identifier (letters, "
+                            "digits, underscores; starting with a letter)")
+        if len(name) > MAX_NAME_LENGTH:
+            raise SpecError(f"{label}: node name {_show(name)} is {len(name)} characters long; "
+                            f"the limit is {MAX_NAME_LENGTH}")
         if name in reserved or keyword.iskeyword(name):
             raise SpecError(f"{label}: node name {name!r} is reserved; rename it")
     names = frozenset(nodes)
@@ -292,7 +400,8 @@ def load_scm(source: Any) -> SCM:
         where = f"{label}, node {name!r}"
         mech, nz, is_hidden, info = _node(name, spec, names, where)
         if name in mech.parents:
-            raise SpecError(f"{where}: the equation refers to the node itself; a node cannot cause itself")
+            raise SpecError(f"{where}: the node refers to itself ({name!r} in its own equation); "
+                            "a node cannot cause itself")
         mechanisms[name], noise[name] = mech, nz
         if is_hidden:
             hidden.append(name)
@@ -300,7 +409,7 @@ def load_scm(source: Any) -> SCM:
             meta[name] = info
     model_name = data.get("name")
     if model_name is not None and not isinstance(model_name, str):
-        raise SpecError(f"{label}: name must be text, got {model_name!r}")
+        raise SpecError(f"{label}: name must be text, got {_show(model_name)}")
     try:
         scm = SCM(mechanisms, noise, hidden, name=model_name)
     except GraphError as exc:

@@ -77,7 +77,7 @@ def test_examples_all_load_and_sample():
         ({"x": {"noise": "normal(0, 1)", "colour": "red"}}, "unknown key"),
         ({"x": {"equation": "y + noise", "noise": "normal(0, 1)"},
           "y": {"equation": "x + noise", "noise": "normal(0, 1)"}}, "cycle"),
-        ({"x": {"equation": "x + noise", "noise": "normal(0, 1)"}}, "unknown name 'x'"),
+        ({"x": {"equation": "x + noise", "noise": "normal(0, 1)"}}, "refers to itself"),
         ({"x": {"noise": "normal(0, -1)"}}, "sd must be > 0"),
         ({"x": {"noise": "gaussian(0, 1)"}}, "unknown distribution 'gaussian'"),
         ({"x": {"noise": "normal(0, 1, 2)"}}, "at most 2 arguments"),
@@ -142,6 +142,110 @@ def test_missing_file_and_wrong_type():
         load_scm("does/not/exist.yaml")
     with pytest.raises(SpecError, match="path to a YAML file or a mapping"):
         load_scm(42)
+
+
+def _deep_list(depth):
+    out = []
+    cur = out
+    for _ in range(depth):
+        cur.append([])
+        cur = cur[0]
+    return out
+
+
+def test_a_non_scalar_yaml_key_is_a_spec_error_naming_the_file(tmp_path):  # R1
+    path = tmp_path / "keys.yaml"
+    path.write_text("nodes:\n  ? [a, b]\n  : {noise: normal(0, 1)}\n")
+    with pytest.raises(SpecError, match=r"keys.yaml: invalid YAML at line 2.*not a list"):
+        load_scm(path)
+    with pytest.raises(SpecError, match="not a list or mapping"):
+        load_scm("nodes:\n  x:\n    ? {a: 1}\n    : 2\n")
+
+
+@pytest.mark.parametrize("node", [  # R2
+    {"type": "binary", "logit": int("9" * 400)},
+    {"type": "binary", "p": int("9" * 400)},
+    {"type": "categorical", "probs": [int("9" * 400), 0.5]},
+    {"type": "binary", "logit": float("inf")},
+    {"type": "categorical", "probs": [float("nan"), 0.5]},
+    {"equation": int("9" * 400)},
+])
+def test_numbers_too_large_for_a_float_are_spec_errors(node):
+    with pytest.raises(SpecError, match="too large|finite"):
+        load_scm({"nodes": {"x": node}})
+
+
+def test_a_400_digit_logit_in_yaml_is_a_spec_error():  # R2
+    with pytest.raises(SpecError, match="too large"):
+        load_scm("nodes:\n  x: {type: binary, logit: " + "9" * 400 + "}\n")
+
+
+def test_a_yaml_integer_over_4300_digits_names_the_file(tmp_path):  # R3
+    path = tmp_path / "digits.yaml"
+    path.write_text("nodes:\n  x: {noise: normal(0, 1), unit: " + "9" * 4400 + "}\n")
+    with pytest.raises(SpecError, match=r"digits.yaml: invalid YAML at line 2.*4400 digits"):
+        load_scm(path)
+
+
+def test_huge_integers_and_deep_nesting_are_spec_errors(tmp_path):  # R4, R5
+    with pytest.raises(SpecError, match="too large"):
+        load_scm({"nodes": {"x": {"noise": "normal(0, 1)", "unit": 10**5000}}})
+    with pytest.raises(SpecError, match="nested more than"):
+        load_scm({"nodes": {"x": {"noise": "normal(0, 1)", "unit": _deep_list(100_000)}}})
+    with pytest.raises(SpecError, match="nested more than"):
+        load_scm({"nodes": {"x": {"type": "categorical", "probs": _deep_list(100_000)}}})
+    with pytest.raises(SpecError, match="must be text"):
+        load_scm({"nodes": {"x": {"noise": "normal(0, 1)", "unit": [1, 2]}}})
+    path = tmp_path / "deep.yaml"
+    for text in ("nodes: " + "[" * 100_000 + "]" * 100_000 + "\n",
+                 "nodes:\n  x: {noise: normal(0, 1), unit: " + "{a: " * 50 + "1" + "}" * 50 + "}\n",
+                 "nodes:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 60)) + "  " * 60 + "1\n"):
+        path.write_text(text)
+        with pytest.raises(SpecError, match="deep.yaml: .*nested more than"):
+            load_scm(path)
+
+
+def test_spec_text_over_the_size_limit_is_rejected_before_parsing():  # R4
+    from causal import spec
+
+    text = "nodes:\n  x: {noise: normal(0, 1)}\n" + "#" * spec.MAX_SPEC_CHARS
+    with pytest.raises(SpecError, match="the limit is"):
+        load_scm(text)
+
+
+def test_an_overflowing_coefficient_names_the_node():  # R6
+    nodes = {"y": {"noise": "normal(0, 1)"},
+             "x": {"equation": "1e300 * (1e300 * y) + noise", "noise": "normal(0, 1)"}}
+    with pytest.raises(SpecError, match="node 'x'.*finite"):
+        load_scm({"nodes": nodes})
+
+
+def test_a_long_string_is_neither_a_file_nor_a_spec():  # R7
+    with pytest.raises(SpecError, match="neither a readable file nor a spec"):
+        load_scm("a" * 5000)
+    with pytest.raises(SpecError, match="neither a readable file nor a spec"):
+        load_scm("bad\x00name.yaml")
+
+
+@pytest.mark.parametrize(("name", "match"), [  # R10
+    ("x\n", "must be an identifier"),
+    ("x\t", "must be an identifier"),
+    ("x" * 101, "101 characters long; the limit is 100"),
+])
+def test_node_names_are_whole_identifiers_of_bounded_length(name, match):
+    with pytest.raises(SpecError, match=match):
+        load_scm({"nodes": {name: {"noise": "normal(0, 1)"}}})
+    load_scm({"nodes": {"x" * 100: {"noise": "normal(0, 1)"}}})
+
+
+@pytest.mark.parametrize("node", [  # R10
+    {"equation": "x + noise", "noise": "normal(0, 1)"},
+    {"type": "binary", "logit": "2 * x"},
+    {"type": "categorical", "probs": ["sigmoid(x)", "1 - sigmoid(x)"]},
+])
+def test_a_self_loop_says_the_node_refers_to_itself(node):
+    with pytest.raises(SpecError, match="node 'x': the node refers to itself"):
+        load_scm({"nodes": {"x": node}})
 
 
 def test_python_only_mechanisms_cannot_be_dumped():

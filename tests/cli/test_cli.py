@@ -211,6 +211,19 @@ def test_bad_spec_is_one_line_naming_the_node(capsys, tmp_path):
     assert "'y'" in line and "'xx'" in line
 
 
+@pytest.mark.parametrize("text", [
+    "nodes:\n  ? [a, b]\n  : {noise: normal(0, 1)}\n",                    # non-scalar key
+    "nodes:\n  x: {noise: normal(0, 1), unit: " + "9" * 4400 + "}\n",     # int over 4,300 digits
+    "nodes: " + "[" * 100_000 + "]" * 100_000 + "\n",                     # deep nesting
+    "nodes:\n  x: {type: binary, logit: " + "9" * 400 + "}\n",            # overflows a float
+], ids=["non-scalar-key", "4400-digits", "deep", "400-digit-logit"])
+def test_pathological_spec_files_are_one_line_naming_the_file(capsys, tmp_path, text):
+    spec = tmp_path / "evil.yaml"
+    spec.write_text(text)
+    line = one_error_line(capsys, "graph", str(spec))
+    assert "evil.yaml" in line and len(line) < 500
+
+
 @pytest.mark.parametrize("do", ["temperature", "temperature==3", "temperature=hot",
                                 "temperature=nan", "2x=1", "temperature/=2"])
 def test_malformed_do_is_one_line(capsys, do):
