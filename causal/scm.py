@@ -439,6 +439,10 @@ class SCM:
         cols = self.nodes if hidden else self.observed
         if index is not None:  # the caller's (e.g. the evidence's) index: renaming ours leaves theirs
             index = index.copy()
+        if not cols:  # every node hidden: one row per unit, no columns
+            n = len(next(iter(values.values()))) if values else 0
+            return pd.DataFrame(index=index if index is not None else pd.RangeIndex(n),
+                                columns=self._column_index(hidden).copy())
         ints = {}
         for v in cols:
             if self._mechanisms[v].discrete_output and v not in self._interventions:

@@ -235,6 +235,16 @@ def test_hidden_nodes_are_left_out_of_samples_and_projected():
     assert g.bidirected_edges == (("x", "y"),)
 
 
+def test_a_model_whose_every_node_is_hidden_samples_rows_without_columns():
+    scm = SCM({"u": Linear(), "v": Linear({"u": 1.0})}, {"u": Normal(), "v": Normal()},
+              hidden=["u", "v"])
+    for data in (scm.sample(5, seed=0), scm.sample(5, seed=0, return_noise=True)[0],
+                 scm.do({"u": 1.0}).sample(5, seed=0)):
+        assert data.shape == (5, 0)
+        assert list(data.index) == [0, 1, 2, 3, 4]
+    assert list(scm.sample(5, seed=0, hidden=True).columns) == ["u", "v"]
+
+
 def test_binary_nodes_are_integer_columns_with_the_right_rate():
     scm = SCM({"x": Linear(), "t": Binary(logit="2 * x")}, {"x": Normal()})
     d = scm.sample(100_000, seed=0)
