@@ -97,6 +97,7 @@ from scipy.linalg import solve_triangular
 from causal.errors import EstimationError
 from causal.estimators._fastfit import gram, tmatmul
 from causal.estimators._neighbors import _Index, _index, _Line, _nearest
+from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
 from causal.estimators.weighting import _fit_propensity_input, _glm_design
 
@@ -105,6 +106,10 @@ __all__ = ["PropensityMatching", "CovariateMatching"]
 _VAR_NEIGHBORS = 2  # J: same-arm matches for the conditional variance, AI (2006) eq. (14)
 _COV_NEIGHBORS = 4  # L: same-arm neighbours for the local covariances of AI (2016)
 _Target = Literal["ate", "att"]
+_OVERLAP_ADVICE = ("Matching reuses the few comparable units as heavily as weighting weights them, so the "
+                   "matches there are far apart. Restrict the data to where both groups occur, set a caliper "
+                   "(e.g. caliper=0.2) so units without a close match are dropped and say so, or change the "
+                   "estimand: att() needs only propensities away from 1")
 
 
 def _match_arms(Z: np.ndarray, t: np.ndarray, nns: dict[int, _Index], m: int, radius: float | None,
@@ -244,6 +249,7 @@ class _Matching(BaseEstimator):
     n_neighbors: int
     caliper: float | None
     bias_correction: bool
+    overlap_warn: float
     level: float
 
     def _space(self, X: np.ndarray, t: np.ndarray, names: Sequence[str],
@@ -253,6 +259,10 @@ class _Matching(BaseEstimator):
     def _adjust(self, est: dict[str, dict[str, Any]], X: np.ndarray, t: np.ndarray, y: np.ndarray,
                 mu: np.ndarray | None, nns: dict[int, _Index]) -> dict[str, Any]:
         return {}
+
+    def _overlap_propensity(self, X: np.ndarray, t: np.ndarray, name: str) -> np.ndarray:
+        """Propensities for the overlap diagnostic."""
+        raise NotImplementedError
 
     def _check_settings(self, name: str) -> None:
         m = self.n_neighbors
@@ -264,6 +274,9 @@ class _Matching(BaseEstimator):
                                   f"deviations (e.g. 0.2), got {c!r}")
         if not (isinstance(self.level, float | int) and 0 < self.level < 1):
             raise EstimationError(f"{name}: level must be in (0, 1), got {self.level!r}")
+        w = self.overlap_warn
+        if isinstance(w, bool) or not (isinstance(w, float | int) and 0 <= w < 0.5):
+            raise EstimationError(f"{name}: overlap_warn must be in [0, 0.5), got {w!r}")
 
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | str | None = None) -> _Matching:
@@ -288,7 +301,14 @@ class _Matching(BaseEstimator):
         EstimationError
             Missing, non-numeric or NaN columns, a non-binary or constant
             treatment, no covariates, an arm with fewer than
-            ``max(2, n_neighbors)`` units, invalid settings.
+            ``max(2, n_neighbors)`` units, invalid settings, covariates that
+            perfectly separate treated from control units (a fitted propensity
+            of exactly 0 or 1).
+
+        Warns
+        -----
+        OverlapWarning
+            When a fitted propensity lies outside ``[overlap_warn, 1 - overlap_warn]``.
         """
         name = type(self).__name__
         self._check_settings(name)
@@ -308,6 +328,8 @@ class _Matching(BaseEstimator):
         X = frame[covs].to_numpy(dtype=float)
         y = frame[outcome].to_numpy(dtype=float)
         Z, radius = self._space(X, t, covs, name)
+        self.overlap_ = overlap_diagnostics(self._overlap_propensity(X, t, name), t, name,
+                                            float(self.overlap_warn), _OVERLAP_ADVICE, stacklevel=3)
         nns = {w: _index(Z[t == w]) for w in (0, 1)}
         matches = _match_arms(Z, t, nns, int(self.n_neighbors), radius, name)
         mu = _arm_regressions(X, y, t, covs, name) if self.bias_correction else None
@@ -361,6 +383,7 @@ class _Matching(BaseEstimator):
             method += f" ({'; '.join(label)})"
         diag = {k: r[k] for k in ("n_matched", "n_dropped", "n_dropped_treated", "n_dropped_control",
                                   "se_method", "stderr_ai2006")}
+        diag.update(self.overlap_)
         diag.update(n_neighbors=int(self.n_neighbors), caliper=self.caliper,
                     bias_correction=bool(self.bias_correction), balance=self.balance_[target].copy(),
                     **self._diagnostics())
@@ -427,6 +450,10 @@ class PropensityMatching(_Matching):
         ``ate()`` and ``att()`` are always both available.
     bias_correction : bool
         Regression bias correction on the covariates (Abadie & Imbens 2011).
+    overlap_warn : float
+        Emit :class:`~causal.estimators.weighting.OverlapWarning` when a fitted
+        propensity lies outside ``[overlap_warn, 1 - overlap_warn]`` (0 disables),
+        as the weighting estimators do; the numbers are in ``diagnostics``.
     level : float
         Confidence level of the intervals.
 
@@ -495,12 +522,13 @@ class PropensityMatching(_Matching):
 
     def __init__(self, propensity: Any = None, n_neighbors: int = 1, caliper: float | None = None,
                  estimand: Literal["ate", "att"] = "ate", bias_correction: bool = False,
-                 level: float = 0.95) -> None:
+                 overlap_warn: float = 0.01, level: float = 0.95) -> None:
         self.propensity = propensity
         self.n_neighbors = n_neighbors
         self.caliper = caliper
         self.estimand = estimand
         self.bias_correction = bias_correction
+        self.overlap_warn = overlap_warn
         self.level = level
 
     def _check_settings(self, name: str) -> None:
@@ -523,6 +551,9 @@ class PropensityMatching(_Matching):
         self.logit_propensity_ = z
         radius = None if self.caliper is None else float(self.caliper) * float(z.std(ddof=1))
         return z[:, None], radius
+
+    def _overlap_propensity(self, X: np.ndarray, t: np.ndarray, name: str) -> np.ndarray:
+        return self.propensity_
 
     def _adjust(self, est: dict[str, dict[str, Any]], X: np.ndarray, t: np.ndarray, y: np.ndarray,
                 mu: np.ndarray | None, nns: dict[int, _Index]) -> dict[str, Any]:
@@ -676,6 +707,12 @@ class CovariateMatching(_Matching):
         Regression bias correction (Abadie & Imbens 2011): recommended with
         more than one continuous covariate, where the matching bias is of the
         order of the standard error or larger.
+    overlap_warn : float
+        Emit :class:`~causal.estimators.weighting.OverlapWarning` when a
+        propensity lies outside ``[overlap_warn, 1 - overlap_warn]`` (0
+        disables). The propensities, for this diagnostic only, come from
+        :func:`~causal.estimators.weighting.default_propensity` fitted on the
+        covariates; covariates that separate the arms perfectly raise.
     level : float
         Confidence level of the intervals.
 
@@ -686,6 +723,8 @@ class CovariateMatching(_Matching):
         ``weight`` (``1/|J(unit)|``) and ``distance`` (in the metric).
     matched_ : ndarray of bool
         Rows that found a match within the caliper (all without a caliper).
+    propensity_ : ndarray
+        The diagnostic propensities (see ``overlap_warn``).
     ate_, att_ : float
 
     Examples
@@ -707,11 +746,13 @@ class CovariateMatching(_Matching):
     """
 
     def __init__(self, metric: Literal["mahalanobis", "ivariance"] = "mahalanobis", n_neighbors: int = 1,
-                 caliper: float | None = None, bias_correction: bool = False, level: float = 0.95) -> None:
+                 caliper: float | None = None, bias_correction: bool = False, overlap_warn: float = 0.01,
+                 level: float = 0.95) -> None:
         self.metric = metric
         self.n_neighbors = n_neighbors
         self.caliper = caliper
         self.bias_correction = bias_correction
+        self.overlap_warn = overlap_warn
         self.level = level
 
     def _check_settings(self, name: str) -> None:
@@ -738,3 +779,7 @@ class CovariateMatching(_Matching):
             Z = solve_triangular(L, (Xc / sd).T, lower=True).T
         return Z, None if self.caliper is None else float(self.caliper)
 
+    def _overlap_propensity(self, X: np.ndarray, t: np.ndarray, name: str) -> np.ndarray:
+        _, e, _ = _fit_propensity_input(None, X, t, name)
+        self.propensity_ = e
+        return e

@@ -70,7 +70,6 @@ weighting estimator of the average treatment effect on the treated", *Stat* 7(1)
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -85,25 +84,10 @@ from sklearn.preprocessing import StandardScaler
 
 from causal.errors import EstimationError
 from causal.estimators._fastfit import gram, matmul, newton_logistic, tmatmul
+from causal.estimators._overlap import OverlapWarning, overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
 
 __all__ = ["IPW", "AIPW", "OverlapWarning", "default_propensity"]
-
-
-class OverlapWarning(UserWarning):
-    """Fitted propensity scores come close to 0 or 1, so some weights are extreme.
-
-    The message gives the propensity range, how many units fall outside the
-    ``overlap_warn`` band and the effective sample size of the weights, and
-    what to do: trim, or target an estimand that needs less overlap.
-
-    >>> import warnings
-    >>> issubclass(OverlapWarning, UserWarning)
-    True
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("error", OverlapWarning)   # make poor overlap fatal in a pipeline
-    ...     pass
-    """
 
 
 def default_propensity() -> Pipeline:
@@ -358,48 +342,16 @@ def _correction(design: tuple[np.ndarray, np.ndarray], dpsi: np.ndarray, dmean: 
 
 
 # --------------------------------------------------------------------------- overlap
-def _fmt_p(p: float) -> str:
-    """A probability with enough digits to tell it from 0 or 1 (0.999884, not 1)."""
-    tail = min(p, 1 - p)
-    if tail <= 0:
-        return f"{p:g}"
-    return f"{p:.{max(3, int(np.ceil(-np.log10(tail))) + 2)}f}"
+_TRIM_ADVICE = ("Trim (e.g. trim={suggest:g} drops units with propensity outside [{suggest:g}, {upper:g}]; "
+                "the estimand becomes the effect in the overlap population), or change the estimand: "
+                "att() needs only propensities away from 1")
 
 
 def _overlap(e: np.ndarray, t: np.ndarray, name: str, warn_at: float) -> dict[str, Any]:
     """Raise on perfect separation, warn on poor overlap; return the overlap diagnostics."""
-    e_min, e_max = float(e.min()), float(e.max())
-    at0, at1 = (int((e <= 0).sum()), int((e >= 1).sum())) if e_min <= 0 or e_max >= 1 else (0, 0)
-    if at0 or at1:
-        raise EstimationError(
-            f"{name}: {at0 + at1} of {len(e)} units have a fitted propensity of exactly 0 or 1 "
-            f"({at0} at 0, {at1} at 1): the covariates perfectly separate treated from control units, "
-            "so their effect is not identified without extrapolation. Drop or coarsen the separating "
-            "covariates, restrict the data to the region where both groups occur, or use a smoother "
-            "propensity model (e.g. a penalised LogisticRegression)")
-    treated = t == 1
-    n1 = int(np.count_nonzero(treated))
-    w1 = np.where(treated, 1 / e, 0.0)  # the weights of each arm, 0 in the other (adds nothing to sums)
-    w0 = np.where(treated, 0.0, 1 / (1 - e))
-    r0 = np.where(treated, 0.0, e / (1 - e))
-    ess1, ess0 = w1.sum() ** 2 / (w1 @ w1), w0.sum() ** 2 / (w0 @ w0)
-    inside = warn_at <= e_min and e_max <= 1 - warn_at
-    outside = 0 if inside else int(((e < warn_at) | (e > 1 - warn_at)).sum())
-    diag = {"propensity_min": e_min, "propensity_max": e_max,
-            "n_outside_overlap": outside, "overlap_band": (warn_at, 1 - warn_at),
-            "ess": float(ess1 + ess0), "ess_treated": float(ess1), "ess_control": float(ess0),
-            "ess_control_att": float(r0.sum() ** 2 / (r0 @ r0))}
-    if outside:
-        suggest = max(0.05, warn_at)
-        warnings.warn(OverlapWarning(
-            f"{name}: {outside} of {len(e)} propensity scores lie outside [{warn_at:g}, {1 - warn_at:g}] "
-            f"(min {_fmt_p(e.min())}, max {_fmt_p(e.max())}); effective sample size of the weights "
-            f"{ess1:.0f} of {n1} treated and {ess0:.0f} of {len(e) - n1} control units. Weights this "
-            "extreme make the estimate unstable and its interval unreliable. Trim (e.g. "
-            f"trim={suggest:g} drops units with propensity outside [{suggest:g}, {1 - suggest:g}]; the "
-            "estimand becomes the effect in the overlap population), or change the estimand: att() "
-            "needs only propensities away from 1"), stacklevel=3)
-    return diag
+    suggest = max(0.05, warn_at)
+    return overlap_diagnostics(e, t, name, warn_at, _TRIM_ADVICE.format(suggest=suggest, upper=1 - suggest),
+                               stacklevel=4)
 
 
 def _fit_trimmed(fit: Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]],
