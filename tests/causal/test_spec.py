@@ -291,3 +291,67 @@ def test_random_specs_load_or_raise_spec_error(nodes, types):
         scm.sample(20, seed=0, hidden=True)
     except CausalSimError:
         pass
+
+
+# pathological values: huge integers, deep nesting, long names, control characters
+_huge_ints = st.one_of(st.integers(10**300, 10**320), st.integers(2**1000, 2**1100).map(lambda v: -v),
+                       st.integers(1, 6000).map(lambda k: 10**k))
+_deep = st.integers(0, 3000).map(_deep_list)
+_nasty_text = st.text(st.characters(codec="utf-8", categories=("Cc", "Cf", "Zs", "Ll", "Nd")),
+                      max_size=20)
+_nasty_names = st.one_of(st.sampled_from(["x", "y"]), _nasty_text,
+                         st.integers(95, 300).map(lambda k: "x" * k),
+                         st.sampled_from(["x\n", "x\t", "\nx", "x\r", "x\x00", "x\u2028"]))
+_nasty_values = st.one_of(_huge_ints, _deep, _nasty_text, st.floats(),
+                          st.lists(st.one_of(_huge_ints, st.floats()), max_size=3),
+                          st.sampled_from(["x + noise", "y + noise", "normal(0, 1)", "2 * x"]))
+_nasty_node = st.dictionaries(_keys | st.sampled_from(["logit", "probs", "p"]), _nasty_values,
+                              max_size=4)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.dictionaries(_nasty_names, st.one_of(_nasty_node, _nasty_values), min_size=1, max_size=3),
+       st.dictionaries(st.sampled_from(["x", "y"]), _type_values, max_size=2))
+def test_pathological_mappings_load_or_raise_spec_error(nodes, types):
+    for name, t in types.items():
+        if isinstance(nodes.get(name), dict):
+            nodes[name]["type"] = t
+    try:
+        scm = load_scm({"nodes": nodes})
+    except SpecError as exc:
+        assert len(str(exc)) < 2000
+        return
+    from causal import CausalSimError
+
+    try:
+        scm.sample(5, seed=0, hidden=True)
+    except CausalSimError:
+        pass
+
+
+_yaml_keys = st.one_of(st.sampled_from(["x", "y", "? [a, b]\n    ", "? {a: 1}\n    ", "x\\n"]),
+                       st.integers(95, 200).map(lambda k: "x" * k))
+_yaml_values = st.one_of(
+    st.integers(290, 5000).map(lambda k: "9" * k),
+    st.integers(1, 3000).map(lambda k: "[" * k + "]" * k),
+    st.integers(1, 300).map(lambda k: "{a: " * k + "1" + "}" * k),
+    st.text(st.characters(codec="utf-8", categories=("Cc", "Ll", "Nd", "Ps", "Pe")), max_size=15),
+    st.sampled_from(["normal(0, 1)", "x + noise", ".inf", ".nan", "1e999", "[1e999, 0.5]"]),
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(_yaml_keys, st.lists(st.tuples(st.sampled_from(["noise", "unit", "logit", "probs", "type",
+                                                       "equation", "p"]), _yaml_values),
+                            max_size=3))
+def test_pathological_yaml_loads_or_raises_spec_error(tmp_path_factory, name, items):
+    body = ", ".join(f"{k}: {v}" for k, v in items)
+    text = f"nodes:\n  {name}: {{{body}}}\n  y: {{noise: normal(0, 1)}}\n"
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        load_scm(path)
+    except SpecError as exc:
+        assert "fuzz.yaml" in str(exc) and len(str(exc)) < 2000
