@@ -40,12 +40,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from causal.errors import EstimationError
+from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
 
 __all__ = ["DifferenceInMeans", "RegressionAdjustment", "ols"]
@@ -189,6 +190,20 @@ def _ols_qr(X: np.ndarray, y: np.ndarray, *, cov_type: str, names: Sequence[str]
     return beta, bread @ meat @ bread
 
 
+def _check_separation(XcovT: np.ndarray, t: np.ndarray, name: str) -> dict[str, Any]:
+    """Raise, as weighting and matching do, when the covariates perfectly separate the arms.
+
+    Regression would then compare treated and control units that share no covariate values: the
+    effect is pure extrapolation of the outcome model. The check fits the default propensity model
+    (:func:`~causal.estimators.weighting.default_propensity`) and returns its overlap diagnostics
+    (propensity range, effective sample sizes), kept as ``overlap_``; it does not warn on poor overlap.
+    """
+    from causal.estimators.weighting import _fit_propensity_input  # scikit-learn: imported on first use
+
+    _, e, _ = _fit_propensity_input(None, np.ascontiguousarray(XcovT.T), t, name)
+    return overlap_diagnostics(e, t, name, 0.0, "")
+
+
 class RegressionAdjustment(BaseEstimator):
     """OLS adjustment for covariates, interacted (Lin 2013) by default, robust errors.
 
@@ -213,6 +228,13 @@ class RegressionAdjustment(BaseEstimator):
     over the treated units (Lin 2013, section 5; Imbens & Wooldridge 2009,
     section 5.3). It is zero under a constant effect. ``interacted=False``
     does not target the ATE under heterogeneity and gets no such term.
+
+    Covariates that perfectly separate treated from control units (the
+    default logistic propensity model fits a probability of exactly 0 or 1)
+    raise :class:`~causal.errors.EstimationError`, as in :class:`IPW`,
+    :class:`AIPW` and the matching estimators: the effect would be pure
+    extrapolation of the outcome model. The propensity range and effective
+    sample sizes are in ``overlap_`` (empty without covariates).
     """
 
     def __init__(self, interacted: bool = True, cov_type: Literal["HC0", "HC1", "HC2", "HC3"] = "HC2",
@@ -262,6 +284,7 @@ class RegressionAdjustment(BaseEstimator):
             if not self.interacted:
                 self.results_["att"] = self.results_["ate"]
                 break
+        self.overlap_ = _check_separation(XcovT, t, name) if p else {}
         self.fitted_ = True
         return self
 

@@ -119,3 +119,22 @@ def test_no_population_term_without_interactions_or_heterogeneity() -> None:
     assert plain.ate().stderr == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-10)
     no_covs = RegressionAdjustment().fit(df, treatment="t", outcome="y")
     assert np.isfinite(no_covs.ate().stderr) and no_covs.att().stderr == no_covs.ate().stderr
+
+
+@pytest.mark.parametrize("interacted", [True, False])
+def test_perfect_separation_raises_as_weighting_does(interacted: bool) -> None:
+    # A covariate that perfectly predicts treatment: RegressionAdjustment used to extrapolate silently
+    # (ATE 2.16 here) where IPW/AIPW/PropensityMatching raise. Deterministic: no tolerance.
+    x = np.linspace(-3, 3, 400)
+    rng = np.random.default_rng(0)
+    t = (x > 0).astype(int)
+    data = pd.DataFrame({"x": x, "w": rng.normal(size=400), "t": t, "y": 2 * t + x + rng.normal(size=400)})
+    fit = {"treatment": "t", "outcome": "y", "covariates": ["x", "w"]}
+    with pytest.raises(EstimationError, match=r"\d+ of 400 units have a fitted propensity of exactly 0 or 1"
+                                              r".*perfectly separate"):
+        RegressionAdjustment(interacted=interacted).fit(data, **fit)
+    # overlapping data still fit, with the overlap numbers kept as overlap_; no covariates, no check
+    data["t"] = rng.binomial(1, 1 / (1 + np.exp(-x)))
+    d = RegressionAdjustment(interacted=interacted).fit(data, **fit).overlap_
+    assert 0 < d["propensity_min"] < d["propensity_max"] < 1 and d["ess"] > 0
+    assert RegressionAdjustment().fit(data, treatment="t", outcome="y").overlap_ == {}
