@@ -146,6 +146,45 @@ def _check_roles(name: str, treatment: str, outcome: str, instruments: list[str]
                                   "cannot also be a covariate")
 
 
+def _affine_copy(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` are the same variable up to a linear function: equal, or |correlation| 1.
+
+    >>> x = np.array([0.0, 1.0, 1.0, 0.0])
+    >>> _affine_copy(x, 1 - x), _affine_copy(x, np.array([0.0, 1.0, 0.0, 1.0]))
+    (True, False)
+    """
+    if np.array_equal(a, b):
+        return True
+    da, db = a - a.mean(), b - b.mean()
+    with np.errstate(all="ignore"):
+        saa, sbb = float(da @ da), float(db @ db)
+        if not (saa > 0 and sbb > 0 and np.isfinite(saa * sbb)):
+            return False
+        r = float(da @ db) / np.sqrt(saa * sbb)
+    return bool(abs(r) >= 1 - 1e-10)
+
+
+def _check_distinct(name: str, treatment: str, instruments: list[str], covariates: list[str],
+                    cols: dict[str, np.ndarray]) -> None:
+    """Raise when an instrument holds the treatment's or a covariate's values (a copy under another
+    name, or a linear function of it): the checks by name in :func:`_check_roles` cannot see those."""
+    for z in instruments:
+        if _affine_copy(cols[z], cols[treatment]):
+            raise EstimationError(
+                f"{name}: the instrument {z!r} is the treatment {treatment!r} itself (the same values, or a "
+                "linear function of them), so the IV estimate would be the confounded regression of the "
+                "outcome on the treatment with a confident interval. The instrument must differ from the "
+                "treatment and the covariates: a variable that moves the treatment and affects the "
+                "outcome only through it. If the treatment itself was randomised, estimate its effect "
+                "directly (DifferenceInMeans or RegressionAdjustment)")
+        for w in covariates:
+            if _affine_copy(cols[z], cols[w]):
+                raise EstimationError(
+                    f"{name}: the instrument {z!r} is the covariate {w!r} (the same values, or a linear "
+                    "function of them); the instrument must differ from the treatment and the covariates "
+                    "— a variable included in the outcome equation cannot be the excluded instrument")
+
+
 def _collinear(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Thin QR of ``A`` and the columns (almost) in the span of the earlier ones."""
     Q, R = np.linalg.qr(A)
@@ -315,6 +354,7 @@ class TwoStageLeastSquares(BaseEstimator):
         gram = _cross_products([*exog, t, y])
         if not np.isfinite(gram).all():
             check_columns(data, estimator=name, **roles)
+        _check_distinct(name, treatment, instruments, covs, cols)
         clusters = _cluster_codes(data, cluster, name)
         n, k, L = len(y), 2 + len(covs), len(instruments)
         if n <= k + L:
@@ -746,6 +786,7 @@ class Wald(BaseEstimator):
         z = as_binary(frame[instruments[0]], estimator=name, name=f"instrument {instruments[0]!r}")
         t = frame[treatment].to_numpy(dtype=float)
         y = frame[outcome].to_numpy(dtype=float)
+        _check_distinct(name, treatment, instruments, [], {instruments[0]: z, treatment: t})
         arms = [z == 0, z == 1]
         n0, n1 = (int(a.sum()) for a in arms)
         if min(n0, n1) < 2:

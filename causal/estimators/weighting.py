@@ -136,6 +136,10 @@ def _prepare(data: pd.DataFrame, name: str, treatment: str, outcome: str,
     if not covs:
         raise EstimationError(f"{name}: covariates are required to model the propensity score; "
                               "for a randomised experiment without covariates use DifferenceInMeans")
+    for role, col in (("treatment", treatment), ("outcome", outcome)):
+        if col in covs:
+            raise EstimationError(f"{name}: the {role} {col!r} is also listed as a covariate; the "
+                                  f"{role} cannot adjust for itself — drop it from covariates")
     t = as_binary(frame[treatment], estimator=name)
     _check_arms(t, name)
     return frame[covs].to_numpy(dtype=float), t, frame[outcome].to_numpy(dtype=float)

@@ -308,6 +308,29 @@ def test_wald_irrelevant_instrument():
         Wald().fit(data, **ROLES, instrument="z")
 
 
+def test_an_instrument_holding_the_treatment_or_a_covariate_is_refused():
+    # R12: a copy of the treatment under another name as the instrument gave the confounded OLS slope
+    # with a confident interval (2SLS 2.644, CI [2.578, 2.710], truth 2; Wald 2.807, CI [2.685, 2.928]);
+    # a copy of a covariate fell through to a generic rank message. Deterministic: no tolerance.
+    data = CONTINUOUS.sample(2000, seed=0)
+    data = data.assign(t_copy=data.t, t_lin=3 * data.t - 1, w_copy=data.w)
+    two = TwoStageLeastSquares(weak_f=0)
+    for z in ("t_copy", "t_lin"):
+        with pytest.raises(EstimationError, match=rf"instrument '{z}' is the treatment 't' itself.*must "
+                                                  "differ from the treatment and the covariates"):
+            two.fit(data, **ROLES, instrument=["z1", z], covariates=["w"])
+    with pytest.raises(EstimationError, match="instrument 'w_copy' is the covariate 'w'.*must differ from "
+                                              "the treatment and the covariates"):
+        two.fit(data, **ROLES, instrument=["z1", "w_copy"], covariates=["w"])
+    binary = BINARY_CONSTANT.sample(2000, seed=0)
+    for copy in (binary.t, 1 - binary.t):
+        with pytest.raises(EstimationError, match="instrument 'c' is the treatment 't' itself"):
+            Wald().fit(binary.assign(c=copy), **ROLES, instrument="c")
+    # genuine instruments are unaffected
+    assert within(two.fit(data, **ROLES, instrument=["z1", "z2"], covariates=["w"]).ate(), 2.0)
+    assert within(Wald().fit(binary, **ROLES, instrument="z").ate(), 2.0)
+
+
 @pytest.mark.parametrize(("params", "match"), [
     ({"cov_type": "HC3"}, "cov_type must be 'HC0' or 'HC1'"),
     ({"weak_f": -1}, "weak_f must be a non-negative number"),

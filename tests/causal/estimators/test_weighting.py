@@ -267,8 +267,12 @@ def small():
     (lambda d: d.assign(y=d.y.where(d.index != 9)), {}, "'y' has 1 missing values"),
     (None, {"covariates": []}, "covariates are required"),
     (lambda d: d.assign(t=(d.index == 0).astype(int)), {}, "at least two treated"),
+    # once accepted: the propensity model then predicts t from t (IPW 3.63, AIPW 1.99 on R11 data)
+    (None, {"covariates": ["x", "t"]}, "the treatment 't' is also listed as a covariate; the treatment "
+                                       "cannot adjust for itself"),
+    (None, {"covariates": ["y", "x"]}, "the outcome 'y' is also listed as a covariate"),
 ], ids=["covariate", "treatment", "non-binary", "constant", "nan-covariate", "nan-outcome", "no-covariates",
-        "one-treated"])
+        "one-treated", "treatment-covariate", "outcome-covariate"])
 def test_bad_input_is_an_estimation_error(small, est, mutate, kwargs, match):
     data = mutate(small) if mutate else small
     args = {"treatment": "t", "outcome": "y", "covariates": ["x"], **kwargs}
