@@ -29,9 +29,13 @@ from causal.errors import ModelError, SpecError
 
 __all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "Expr", "compile_expr", "parse_distribution", "sigmoid"]
 
-MAX_LENGTH = 2000  #: longest accepted expression text, in characters
-MAX_NODES = 300  #: most expression nodes in one expression
+MAX_LENGTH = 2000  #: longest accepted expression text, in characters (per term of a sum)
+MAX_NODES = 300  #: most expression nodes in one expression (per term of a sum)
 MAX_DEPTH = 40  #: deepest nesting (a chain ``a + b - c + ...`` counts as one level)
+#: A sum ``t1 + t2 - t3 ...`` (e.g. a linear equation in many parents, as ``to_spec`` writes
+#: it) may have this many terms, each within the limits above, and this many characters.
+MAX_TERMS = 1002
+MAX_SUM_LENGTH = 200_000
 
 
 def _scalar(x: float) -> np.ndarray:
@@ -335,8 +339,10 @@ def _parse(text: object, where: str, what: str = "expression") -> tuple[ast.expr
     """Parse ``text`` in eval mode (to an AST only), with every failure as SpecError."""
     if not isinstance(text, str):
         raise _error(where, f"{what} must be a string, got {type(text).__name__}")
-    if len(text) > MAX_LENGTH:
-        raise _error(where, f"{what} is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    if len(text) > MAX_LENGTH and (what != "expression" or len(text) > MAX_SUM_LENGTH
+                                   or not ("+" in text or "-" in text)):
+        limit = MAX_SUM_LENGTH if len(text) > MAX_SUM_LENGTH and what == "expression" else MAX_LENGTH
+        raise _error(where, f"{what} is {len(text)} characters long; the limit is {limit}")
     if "\x00" in text:
         raise _error(where, f"{what} contains a NUL byte")
     if "#" in text:
@@ -353,13 +359,65 @@ def _parse(text: object, where: str, what: str = "expression") -> tuple[ast.expr
         raise _error(where, f"invalid syntax in {_short(source)!r}: {exc.msg}{hint}") from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
         raise _error(where, f"cannot parse {_short(source)!r} ({type(exc).__name__})") from None
-    _check_limits(tree.body, where, what)
+    terms = _sum_terms(tree.body) if what == "expression" else [tree.body]
+    if len(terms) > MAX_TERMS:
+        raise _error(where, f"{what} is a sum of {len(terms)} terms; the limit is {MAX_TERMS}")
+    if len(terms) == 1:
+        if len(source) > MAX_LENGTH:
+            raise _error(where, f"{what} is {len(source)} characters long; the limit is "
+                                f"{MAX_LENGTH} (longer only for a sum of terms)")
+        _check_limits(tree.body, where, what)
+    else:
+        for i, term in enumerate(terms, 1):
+            size = (term.end_col_offset or 0) - term.col_offset  # one line: whitespace is joined
+            if size > MAX_LENGTH:
+                raise _error(where, f"term {i} of the sum is {size} characters long; the limit is "
+                                    f"{MAX_LENGTH} per term")
+            _check_limits(term, where, f"term {i} of the sum", start=2)
     return tree.body, source
 
 
-def _check_limits(body: ast.expr, where: str, what: str) -> None:
+def _sum_terms(body: ast.expr) -> list[ast.expr]:
+    """The operands of a top-level chain ``t1 + t2 - t3 ...``, left to right (``[body]`` if none)."""
+    terms = []
+    while isinstance(body, ast.BinOp) and isinstance(body.op, (ast.Add, ast.Sub)):
+        terms.append(body.right)
+        body = body.left
+    terms.append(body)
+    terms.reverse()
+    return terms
+
+
+#: nodes that need parentheses as an operand of ``+`` or ``-`` (as the first one: all but BinOp)
+_BELOW_SUM = (ast.BoolOp, ast.Compare, ast.IfExp, ast.Lambda, ast.NamedExpr)
+
+
+def _unparse(body: ast.expr) -> str:
+    """``ast.unparse(body)``, but a long top-level sum without recursion (one term at a time)."""
+    if not (isinstance(body, ast.BinOp) and isinstance(body.op, (ast.Add, ast.Sub))):
+        return ast.unparse(body)
+    ops: list[str] = []
+    operands: list[ast.expr] = []
+    while isinstance(body, ast.BinOp) and isinstance(body.op, (ast.Add, ast.Sub)):
+        ops.append(" + " if isinstance(body.op, ast.Add) else " - ")
+        operands.append(body.right)
+        body = body.left
+    first = ast.unparse(body)
+    if isinstance(body, _BELOW_SUM) or (isinstance(body, ast.UnaryOp) and isinstance(body.op, ast.Not)):
+        first = f"({first})"
+    parts = [first]
+    for op, term in zip(reversed(ops), reversed(operands), strict=True):
+        text = ast.unparse(term)
+        if (isinstance(term, _BELOW_SUM) or (isinstance(term, ast.UnaryOp) and isinstance(term.op, ast.Not))
+                or (isinstance(term, ast.BinOp) and isinstance(term.op, (ast.Add, ast.Sub)))):
+            text = f"({text})"
+        parts.append(op + text)
+    return "".join(parts)
+
+
+def _check_limits(body: ast.expr, where: str, what: str, start: int = 1) -> None:
     """Count expression nodes and nesting depth iteratively; reject private names."""
-    count, deepest, stack = 0, 0, [(body, 1)]
+    count, deepest, stack = 0, 0, [(body, start)]
     while stack:
         node, depth = stack.pop()
         count += isinstance(node, ast.expr)
@@ -372,7 +430,7 @@ def _check_limits(body: ast.expr, where: str, what: str) -> None:
             if isinstance(node, ast.BinOp) and child is node.left and isinstance(child, ast.BinOp):
                 step = _CHAIN_GROUP.get(type(child.op), -1) != _CHAIN_GROUP.get(type(node.op), -2)
             stack.append((child, depth + step))
-    if what == "expression" and count > MAX_NODES:
+    if what != "distribution" and count > MAX_NODES:
         raise _error(where, f"{what} has {count} nodes; the limit is {MAX_NODES}")
     if deepest > MAX_DEPTH:
         raise _error(where, f"{what} is nested {deepest} levels deep; the limit is {MAX_DEPTH}")
@@ -576,7 +634,7 @@ class Expr:
         tree = rest[0][1] if rest[0][0] else ast.UnaryOp(ast.USub(), rest[0][1])
         for plus, term in rest[1:]:
             tree = ast.BinOp(tree, ast.Add() if plus else ast.Sub(), term)
-        f = compile_expr(ast.unparse(tree), self._scope, where=self._where)
+        f = compile_expr(_unparse(tree), self._scope, where=self._where)
         return None if "noise" in f.names else f
 
     def uses_noise(self) -> bool:
@@ -605,7 +663,9 @@ def compile_expr(text: str, names: Iterable[str] | None = None, *, where: str = 
         The expression: numbers, names, ``+ - * / % **``, comparisons (also
         chained, ``0 < x < 1``), ``and``/``or``/``not`` and calls of
         :data:`ALLOWED_FUNCTIONS`. At most 2,000 characters, 300 nodes and 40
-        levels of nesting.
+        levels of nesting; a sum ``t1 + t2 - ...`` (such as a linear equation
+        in many parents) may have up to 1,002 terms and 200,000 characters,
+        each term within those limits.
     names : iterable of str, optional
         The variables allowed (include ``"noise"`` where noise is). None
         allows any identifier that is not a function or constant. Names
@@ -643,7 +703,7 @@ def compile_expr(text: str, names: Iterable[str] | None = None, *, where: str = 
     body, source = _parse(text, where)
     compiler = _Compiler(source, scope, where)
     code = compiler.convert(body)
-    return Expr(ast.unparse(body), frozenset(compiler.names), _number(code),
+    return Expr(_unparse(body), frozenset(compiler.names), _number(code),
                 code.kind in ("var", "const"), scope, where)
 
 

@@ -183,7 +183,12 @@ BAD = [
     ("1" + "0" * 400, "is not a finite float"),
     ("1" + "0" * 10_000, "the limit is 2000"),  # 10**10000 written out
     ("x" * 2001, "2001 characters long; the limit is 2000"),
-    ("+".join(["x"] * 151), "301 nodes; the limit is 300"),
+    ("*".join(["x"] * 151), "301 nodes; the limit is 300"),
+    ("+".join(["x"] * 1003), "sum of 1003 terms; the limit is 1002"),  # a sum: limits per term
+    ("x + " + "*".join(["x"] * 151), "term 2 of the sum has 301 nodes; the limit is 300"),
+    ("x - " + "2" * 2001, "term 2 of the sum is 2001 characters long; the limit is 2000"),
+    (" + ".join(["x" * 100] * 2000), "the limit is 200000"),
+    ("exp(" + "+".join(["x"] * 1000) + ")", "the limit is 2000 (longer only for a sum"),
     ("exp(" * 41 + "x" + ")" * 41, "nested 42 levels deep; the limit is 40"),
     ("1 + (" * 41 + "x" + ")" * 41, "the limit is 40"),
     ("(" * 1000 + "x" + ")" * 1000, "the limit is 2000"),
@@ -615,3 +620,13 @@ def test_parse_distribution_bad(text, message):
         parse_distribution(text, where="model.yaml, node 'x'")
     assert str(info.value).startswith("model.yaml, node 'x': ")
     assert any(m in str(info.value) for m in message.split("|"))
+
+
+def test_a_long_sum_compiles_splits_and_keeps_its_canonical_text():
+    names = [f"x{i}" for i in range(1000)]
+    text = " + ".join(f"{i % 7 - 3} * {v}" for i, v in enumerate(names)).replace("+ -", "- ")
+    e = compile_expr(text + " + noise", [*names, "noise"])
+    assert e.text == text + " + noise"
+    assert e.additive_split().text == text
+    env = {v: np.full(3, 1.0) for v in names} | {"noise": np.zeros(3)}
+    np.testing.assert_allclose(e(env), sum(i % 7 - 3 for i in range(1000)))

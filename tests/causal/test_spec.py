@@ -248,6 +248,22 @@ def test_a_self_loop_says_the_node_refers_to_itself(node):
         load_scm({"nodes": {"x": node}})
 
 
+@pytest.mark.parametrize("k", [75, 300, 998])  # 998 parents, y, z: the 1,000-node limit
+def test_a_linear_node_with_many_parents_round_trips(k):  # R9
+    parents = [f"parent_number_{i:03d}" for i in range(k)]
+    mechanisms = {v: Linear() for v in parents}
+    mechanisms["y"] = Linear({v: -1.2345678901234567 + i for i, v in enumerate(parents)},
+                             intercept=0.1)
+    scm = SCM(mechanisms, {v: Normal() for v in mechanisms})
+    spec = dump_spec(scm)
+    again = load_scm(spec)
+    assert isinstance(again.mechanisms["y"], Linear)
+    assert dump_spec(again) == spec
+    pd.testing.assert_frame_equal(scm.sample(50, seed=1), again.sample(50, seed=1))
+    nonlinear = dict(spec["nodes"], z={"equation": " + ".join(f"exp({v})" for v in parents)})
+    assert load_scm({"nodes": nonlinear}).graph.parents("z") == frozenset(parents)
+
+
 def test_python_only_mechanisms_cannot_be_dumped():
     from causal.mechanisms import Function
 
