@@ -220,6 +220,16 @@ def test_an_overflowing_coefficient_names_the_node():  # R6
         load_scm({"nodes": nodes})
 
 
+@pytest.mark.parametrize("equation", ["1e300 * (1e300 * exp(y)) + noise",
+                                      "1e300 * (1e300 * 1e300) + noise"])
+def test_an_overflow_at_sampling_time_names_the_node(equation):  # R6
+    from causal import ModelError
+
+    nodes = {"y": {"noise": "normal(0, 1)"}, "x": {"equation": equation, "noise": "normal(0, 1)"}}
+    with pytest.raises(ModelError, match="node 'x' evaluated to inf"):
+        load_scm({"nodes": nodes}).sample(5, seed=0)
+
+
 def test_a_long_string_is_neither_a_file_nor_a_spec():  # R7
     with pytest.raises(SpecError, match="neither a readable file nor a spec"):
         load_scm("a" * 5000)
