@@ -31,10 +31,18 @@ from causalsim.whatif import format_whatif, run_whatif, write_whatif
 __all__ = ["main", "load_model", "build_parser"]
 
 
+def _exists(spec_arg: str) -> bool:
+    """Whether a file of that name exists; False for names the OS rejects (too long, NUL)."""
+    try:
+        return Path(spec_arg).exists()
+    except (OSError, ValueError):
+        return False
+
+
 def load_model(spec_arg: str) -> SCM:
     """The model named on the command line: a YAML spec file, or a scenario's name."""
     path = Path(spec_arg)
-    if not path.exists() and "/" not in spec_arg and not spec_arg.endswith((".yaml", ".yml")):
+    if not _exists(spec_arg) and "/" not in spec_arg and not spec_arg.endswith((".yaml", ".yml")):
         import scenarios
 
         return scenarios.make(spec_arg).scm
@@ -43,7 +51,7 @@ def load_model(spec_arg: str) -> SCM:
 
 def action_labels(spec_arg: str) -> dict[str, dict[str, float]]:
     """Named values of a scenario's single-node actions (``{"action": {"discount": 2.0}}``)."""
-    if Path(spec_arg).exists() or "/" in spec_arg or spec_arg.endswith((".yaml", ".yml")):
+    if _exists(spec_arg) or "/" in spec_arg or spec_arg.endswith((".yaml", ".yml")):
         return {}
     import scenarios
 

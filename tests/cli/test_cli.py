@@ -224,6 +224,11 @@ def test_pathological_spec_files_are_one_line_naming_the_file(capsys, tmp_path, 
     assert "evil.yaml" in line and len(line) < 500
 
 
+def test_a_file_name_too_long_for_the_os_is_a_short_spec_error(capsys):
+    line = one_error_line(capsys, "graph", "a" * 5000 + ".yaml")
+    assert "no such spec file" in line and len(line) < 500
+
+
 @pytest.mark.parametrize("do", ["temperature", "temperature==3", "temperature=hot",
                                 "temperature=nan", "2x=1", "temperature/=2"])
 def test_malformed_do_is_one_line(capsys, do):
