@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from causal import limits
 from causal.errors import CounterfactualError, ModelError
 from causal.interventions import Intervention, Scale, Shift, check_units
 from causal.mechanisms import DiscreteMechanism, InvertibleMechanism
@@ -328,6 +329,12 @@ def _setup(scm: SCM, evidence, interventions, samples, seed, parsed=None, mode=N
                                 or samples < 1):
         raise CounterfactualError(f"samples must be a positive integer, got {samples!r}")
     mode = mode or _plan(scm, ev, n_units)
+    reps = (samples or DEFAULT_SAMPLES) if mode == "weighting" else 1
+    k = 2 * len(scm._mechanisms) + 2   # each particle: every node's noise and value, its unit and weight
+    limits.check_units(f"counterfactual with samples={reps:,} for {n_units:,} unit(s) = {n_units * reps:,} "
+                       f"particles", n_units, 8 * k * reps, f"{k} arrays x 8 bytes per particle",
+                       noun="units of evidence", error=CounterfactualError,
+                       chunk_hint=f" (at {reps:,} samples each), or fewer samples")
     rng = as_rng(seed)
     P = _abduct(scm, ev, n_units, mode, samples or DEFAULT_SAMPLES, rng)
     _normalised(P, n_units, index)  # raises when some unit's evidence is impossible

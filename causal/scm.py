@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causal import limits
 from causal.errors import InterventionError, ModelError
 from causal.graph import CausalGraph
 from causal.interventions import Intervention, Policy, as_interventions, check_units
@@ -96,6 +97,17 @@ def _check_n(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ModelError(f"n must be a positive integer, got {n!r}")
     return int(n)
+
+
+#: Arrays per unit beyond one per node that a request allocates (index, weights, scratch):
+#: the memory estimate is ``8 bytes * units * (arrays per node x nodes + _EXTRA)``.
+_EXTRA = 2
+
+
+def _guard(what: str, units: int, arrays: int, detail: str, noun: str = "units") -> None:
+    """Refuse (ModelError) a request of ``units`` units of ``arrays`` float64 each over the cap."""
+    limits.check_units(what, units, 8 * (arrays + _EXTRA), f"{detail} + {_EXTRA} x 8 bytes per unit",
+                       noun=noun, chunk_hint=" (one seed per chunk, e.g. from SeedSequence.spawn)")
 
 
 class SCM:
@@ -249,7 +261,9 @@ class SCM:
     # ------------------------------------------------------------------ core
     def sample_noise(self, n: int, seed: Seed = None) -> dict[str, np.ndarray]:
         """Draw the exogenous noise of ``n`` units: ``{node: array}`` (deterministic nodes omitted)."""
-        return self._draw(_check_n(n), as_rng(seed))
+        n = _check_n(n)
+        _guard(f"sample_noise(n={n:,})", n, len(self._noisy), f"{len(self._noisy)} noisy nodes x 8 bytes")
+        return self._draw(n, as_rng(seed))
 
     def _draw(self, n: int, rng: np.random.Generator, skip: Iterable[str] = (),
               into: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
@@ -472,6 +486,8 @@ class SCM:
         with one column per node that has noise.
         """
         n = _check_n(n)
+        k = len(self._mechanisms) * (2 if return_noise else 1)
+        _guard(f"sample(n={n:,})", n, k, f"{k} {'arrays' if return_noise else 'nodes'} x 8 bytes")
         rng = as_rng(seed)
         check_units(self._interventions, n)
         # nodes set by an intervention need no noise (the others' streams are unaffected)
@@ -539,8 +555,11 @@ class SCM:
     def ate(self, treatment: str, outcome: str, treat: Any, control: Any, *, n: int = 100_000,
             seed: Seed = None) -> Effect:
         """``E[Y | do(treat)] - E[Y | do(control)]`` by common random numbers over ``n`` units."""
+        n = _check_n(n)
+        k = len(self._noisy) + 2 * len(self._mechanisms)   # the noise, then both arms' values
+        _guard(f"ate(n={n:,})", n, k, f"{k} arrays (noise + 2 arms x nodes) x 8 bytes")
         rng = as_rng(seed)
-        noise = self.sample_noise(_check_n(n), rng)
+        noise = self.sample_noise(n, rng)
         d = self.ite(noise, treatment, outcome, treat, control, seed=rng)
         return Effect(float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.nan,
                       len(d))
@@ -569,6 +588,9 @@ class SCM:
             n = arr.shape[0]
             fixed[v] = arr
         m = n * draws
+        k = len(self._noisy) + len(self._mechanisms)
+        _guard(f"expected(draws={draws:,}) for {n:,} unit(s) = {m:,} draws", m, k,
+               f"{k} arrays (noise + nodes) x 8 bytes", noun="draws")
         noise = self._draw(m, rng, skip=fixed)
         for v, arr in fixed.items():
             noise[v] = np.repeat(arr, draws)
