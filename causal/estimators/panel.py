@@ -24,7 +24,23 @@ indicator *treated in this period*. Three designs:
   unit-clustered CR1 standard errors (Liang and Zeger 1986). With staggered
   adoption and effects that vary over time or cohorts, its coefficient is a
   weighted average of effects with possibly negative weights (Goodman-Bacon
-  2021): it is biased for every ATT.
+  2021): it is biased for every ATT. With a **single treated unit** the
+  cluster-robust error is not valid (one treated cluster: Conley and Taber
+  2011), so inference is by placebo instead: the treated unit is dropped and
+  its treatment path given to each control unit in turn, the same regression
+  giving one placebo estimate per control (Abadie, Diamond and Hainmueller
+  2010). The two-sided p-value is the rank of ``|estimate|`` among the
+  ``J + 1`` absolute estimates, ``(1 + #{|placebo| >= |estimate|}) / (J + 1)``;
+  the interval inverts that test under a constant additive effect (which
+  shifts the treated estimate and not the placebos): ``estimate ± c``, ``c``
+  the ``floor((1 - level)(J + 1))``-th largest ``|placebo|`` — unbounded when
+  there are too few controls to reject anything. ``stderr`` is then the
+  placebo estimates' standard deviation, ``method`` says "placebo inference",
+  and the diagnostics hold ``p_value``, ``placebo_estimates`` and a ``note``.
+  Validity needs the units to be exchangeable under the null (comparable
+  error variances; Ferman and Pinto 2019 discuss heteroskedastic corrections).
+  ``"2x2"`` without covariates does the same (TWFE on two periods is the 2x2
+  DiD); ``"staggered"`` and ``"2x2"`` with covariates still refuse.
 * ``"staggered"`` — Callaway and Sant'Anna's (2021) group-time effects
   ``ATT(g, t)`` for each adoption cohort ``g`` (first treated period) and
   period ``t``: the DiD of cohort ``g`` against never-treated
@@ -55,6 +71,15 @@ A. C. Cameron and D. L. Miller (2015), "A practitioner's guide to
 cluster-robust inference", *Journal of Human Resources* 50(2), 317-372.
 J. J. Heckman, H. Ichimura and P. E. Todd (1997), "Matching as an econometric
 evaluation estimator", *Review of Economic Studies* 64(4), 605-654.
+T. G. Conley and C. R. Taber (2011), "Inference with 'difference in
+differences' with a small number of policy changes", *Review of Economics and
+Statistics* 93(1), 113-125.
+A. Abadie, A. Diamond and J. Hainmueller (2010), "Synthetic control methods for
+comparative case studies", *Journal of the American Statistical Association*
+105(490), 493-505.
+B. Ferman and C. Pinto (2019), "Inference in differences-in-differences with
+few treated groups and heteroskedasticity", *Review of Economics and
+Statistics* 101(3), 452-467.
 
 Examples
 --------
@@ -196,15 +221,71 @@ def _check_level(level: object, estimator: str) -> float:
     return float(level)
 
 
-def _check_groups(n_treated: int, n_control: int | None, estimator: str, control: str = "untreated") -> None:
-    if n_treated == 1:
-        raise EstimationError(f"{estimator}: only one treated unit; difference in differences needs at "
-                              f"least two treated units for a standard error — {_SYNTH_HINT}")
+def _check_groups(n_treated: int, n_control: int | None, estimator: str, control: str = "untreated",
+                  single_ok: bool = False) -> None:
+    if n_treated == 1 and not single_ok:
+        raise EstimationError(f"{estimator}: only one treated unit; this design needs at least two "
+                              "treated units for a standard error — use design='twfe' (placebo inference "
+                              f"over the control units) or {_SYNTH_HINT}")
     if n_treated == 0:
         raise EstimationError(f"{estimator}: no unit is treated after the first period; nothing to compare")
     if n_control is not None and n_control < 2:
         raise EstimationError(f"{estimator}: {n_control} {control} unit(s); difference in differences needs "
                               "at least two comparison units")
+
+
+# ----------------------------------------------------------------------------- one treated unit
+
+
+def _within(a: np.ndarray) -> np.ndarray:
+    """Two-way demeaning of a (units, periods) array: exact unit and period effects on a balanced panel."""
+    return a - a.mean(axis=1, keepdims=True) - a.mean(axis=0, keepdims=True) + a.mean()
+
+
+def _twfe_coef(y: np.ndarray, d: np.ndarray, x: np.ndarray) -> float:
+    """The TWFE treatment coefficient (point estimate only), or NaN when it is not identified."""
+    z = np.stack([_within(a) for a in (d, *np.moveaxis(x, -1, 0))], axis=-1).reshape(d.size, -1)
+    beta, _, rank, _ = np.linalg.lstsq(z, _within(y).reshape(-1), rcond=None)
+    return float(beta[0]) if rank == z.shape[1] else float("nan")
+
+
+def _placebo_twfe(y: np.ndarray, d: np.ndarray, x: np.ndarray, treated: int) -> np.ndarray:
+    """Placebo estimates: the treated unit dropped, its treatment path given to each control unit in turn.
+
+    Each placebo is the same TWFE regression on the control units alone, so under the null of no effect
+    (and exchangeable units) the treated unit's estimate is one more draw from the placebo distribution.
+    """
+    keep = np.arange(len(y)) != treated
+    y0, x0, path = y[keep], x[keep], d[treated]
+    out = np.empty(len(y0))
+    for j in range(len(y0)):
+        dj = np.zeros_like(y0)
+        dj[j] = path
+        out[j] = _twfe_coef(y0, dj, x0)
+    return out
+
+
+def placebo_inference(value: float, placebos: np.ndarray, level: float) -> tuple[float, float, float]:
+    """Permutation p-value and the interval that inverts it, from placebo estimates.
+
+    ``p = (1 + #{j: |placebo_j| >= |value|}) / (J + 1)``: the rank of ``|value|`` among the ``J + 1``
+    absolute estimates (ties counted against the treated unit, so the test is conservative). Under a
+    constant additive effect ``a`` the treated unit's estimate shifts by ``a`` and the placebos (which
+    exclude it) do not, so the test of effect ``a`` ranks ``|value - a|``; the set of ``a`` it does not
+    reject at ``1 - level`` is ``value ± c``, ``c`` the ``k``-th largest ``|placebo_j|``,
+    ``k = floor((1 - level)(J + 1))``. With ``k = 0`` (fewer than ``1 / (1 - level) - 1`` placebos) no
+    effect can be rejected and the interval is the whole line. Returns ``(p, ci_low, ci_high)``.
+
+    >>> placebo_inference(1.0, np.array([0.5, -2.0, 0.9, -1.0]), 0.6)
+    (0.6, 0.0, 2.0)
+    """
+    a = np.sort(np.abs(placebos))[::-1]
+    J = len(a)
+    p = (1 + int(np.count_nonzero(a >= abs(value) * (1 - 1e-12)))) / (J + 1)
+    k = int(np.floor((1 - level) * (J + 1) + 1e-9))
+    if k == 0:
+        return p, -np.inf, np.inf
+    return p, value - float(a[k - 1]), value + float(a[k - 1])
 
 
 # ----------------------------------------------------------------------------- group-time DiD
@@ -292,7 +373,8 @@ class DiD(BaseEstimator):
     ------
     EstimationError
         From ``fit``: missing columns or NaNs, a non-binary treatment, an
-        unbalanced panel, a single treated unit (use
+        unbalanced panel, a single treated unit with ``"staggered"`` or
+        ``"2x2"`` with covariates (``"twfe"`` gives placebo inference; or use
         :class:`~causal.estimators.synth.SyntheticControl`), fewer than two
         units in a cohort or comparison group, non-absorbing treatment
         (staggered), no never-treated units with ``control="never"``.
@@ -351,7 +433,7 @@ class DiD(BaseEstimator):
         _check_level(self.level, "DiD")
         panel = panel_data(data, estimator=name, outcome=outcome, unit=unit, time=time, treatment=treatment,
                            covariates=covariates)
-        for attr in ("coef_", "group_time_", "event_study_"):
+        for attr in ("coef_", "group_time_", "event_study_", "placebo_"):
             self.__dict__.pop(attr, None)
         self.diagnostics_: dict[str, object] = {"design": self.design}
         fits[self.design](panel, name)
@@ -369,6 +451,13 @@ class DiD(BaseEstimator):
                                   f"{_lab(panel.times[0])}; in a 2x2 design treatment is 1 only for treated "
                                   "units in the second period")
         treated = d[:, 1]
+        if treated.sum() == 1 and not panel.covariates:
+            _check_groups(1, int((1 - treated).sum()), name, single_ok=True)
+            self._fit_twfe(panel, name)           # with two periods TWFE is the 2x2 DiD, exactly
+            self.diagnostics_.pop("n_clusters", None)
+            self.diagnostics_.pop("n_periods", None)
+            self.diagnostics_["n_control"] = self.n_ - 1
+            return
         _check_groups(int(treated.sum()), int((1 - treated).sum()), name)
         xc = x[:, 0, :] - x[treated == 1, 0, :].mean(axis=0)
         cols = [np.ones(len(y)), treated, *xc.T, *(xc * treated[:, None]).T]
@@ -383,10 +472,8 @@ class DiD(BaseEstimator):
         y, d = panel.y, panel.d
         n, T = y.shape
         _check_groups(int(d.any(axis=1).sum()), int((d == 0).any(axis=1).sum()), name,
-                      "unit(s) with an untreated period")
-
-        def within(a: np.ndarray) -> np.ndarray:
-            return a - a.mean(axis=1, keepdims=True) - a.mean(axis=0, keepdims=True) + a.mean()
+                      "unit(s) with an untreated period", single_ok=True)
+        within = _within
 
         regs = [d, *np.moveaxis(panel.x, -1, 0)]
         names = ["treatment", *panel.covariates]
@@ -412,6 +499,30 @@ class DiD(BaseEstimator):
         self.att_, self.stderr_ = float(beta[0]), float(np.sqrt(cov[0, 0]))
         self.n_, self.n_treated_ = n, int(d.any(axis=1).sum())
         self.diagnostics_.update(cov_type="CR1", n_clusters=n, n_periods=T)
+        if self.n_treated_ == 1:
+            self._placebo(panel, name)
+
+    def _placebo(self, panel: _Panel, name: str) -> None:
+        """One treated unit: replace the (invalid) cluster-robust inference by placebo inference."""
+        treated = int(np.flatnonzero(panel.d.any(axis=1))[0])
+        placebos = _placebo_twfe(panel.y, panel.d, panel.x, treated)
+        if not np.isfinite(placebos).all():
+            raise EstimationError(f"{name}: {int((~np.isfinite(placebos)).sum())} placebo regression(s) are "
+                                  "not identified (a covariate is collinear among the control units); drop "
+                                  "covariates")
+        p, lo, hi = placebo_inference(self.att_, placebos, self.level)
+        self.stderr_ = float(placebos.std(ddof=1)) if len(placebos) > 1 else float("nan")
+        self.placebo_ = (p, lo, hi, placebos)
+        self.diagnostics_.update(
+            cov_type="placebo", inference="placebo (permutation over control units)", p_value=p,
+            n_placebos=len(placebos), placebo_estimates=placebos, treated_unit=panel.units[treated],
+            note=("one treated unit: cluster-robust standard errors are not valid with a single treated "
+                  "cluster (Conley and Taber 2011), so inference is by placebo: the treated unit's treatment "
+                  "path is given to each control unit in turn (Abadie, Diamond and Hainmueller 2010); the "
+                  "p-value is the rank of |estimate| among the |placebo estimates| and the interval inverts "
+                  "that test; stderr is the placebo estimates' standard deviation"
+                  + ("; too few control units for any rejection at this level: the interval is unbounded"
+                     if not np.isfinite(lo) else "")))
 
     def _fit_staggered(self, panel: _Panel, name: str) -> None:
         panel.check_absorbing(name)
@@ -476,12 +587,17 @@ class DiD(BaseEstimator):
 
     # -------------------------------------------------------------------- results
     def att(self) -> Estimate:
-        """The average effect on the treated, with a normal interval.
+        """The average effect on the treated, with a normal interval (a placebo one for one treated unit).
 
         ``"staggered"``: Callaway and Sant'Anna's simple aggregation (every
         treated unit-period weighs the same).
         """
         self._check_fitted()
+        if self.n_treated_ == 1 and getattr(self, "placebo_", None) is not None:
+            p, lo, hi, placebos = self.placebo_
+            return Estimate(float(self.att_), self.stderr_, lo, hi, self.level,
+                            f"DiD({self.design}), placebo inference (permutation over {len(placebos)} "
+                            "control units)", self.n_, {**self.diagnostics_, "n_treated": 1})
         return Estimate.normal(self.att_, self.stderr_, method=f"DiD({self.design})", n=self.n_,
                                level=self.level, diagnostics={**self.diagnostics_,
                                                               "n_treated": self.n_treated_})

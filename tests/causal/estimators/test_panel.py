@@ -292,9 +292,7 @@ def _bad_inputs():
         ("staggered", switch, "must be absorbing.*cummax"),
         ("twfe", df.drop(index=[7, 8]), "unbalanced panel: 2 of 360.*lacks"),
         ("twfe", pd.concat([df, df.iloc[[0]]]), "has 2 rows for period"),
-        ("twfe", single, "only one treated unit.*SyntheticControl"),
-        ("2x2", single[single.time.isin([2, 3])], "only one treated unit.*SyntheticControl"),
-        ("staggered", single, "only one treated unit.*SyntheticControl"),
+        ("staggered", single, "only one treated unit.*design='twfe' \\(placebo.*SyntheticControl"),
         ("staggered", alone, "single unit; .* at least two units per cohort"),
         ("staggered", nevers, "never-treated units, found 0; use control='notyet'"),
         ("2x2", df, "exactly two periods.*design='twfe'"),
@@ -307,6 +305,72 @@ def _bad_inputs():
 def test_bad_input_raises_with_what_to_change(design, data, message):
     with pytest.raises(EstimationError, match=message):
         DiD(design=design).fit(data, **ROLES)
+
+
+# ----------------------------------------------------------------------------- one treated unit
+
+
+def one_treated(seed: int, n: int = 40, T: int = 20, effect: float = 2.0, start: int = 12) -> pd.DataFrame:
+    """Unit 0 treated from period ``start``; unit and time effects, N(0, 1) noise (issue 11)."""
+    rng = np.random.default_rng(seed)
+    d = np.zeros((n, T))
+    d[0, start:] = 1
+    y = rng.normal(size=(n, 1)) * 2 + rng.normal(size=(1, T)) + effect * d + rng.normal(size=(n, T))
+    return long(y, d)
+
+
+def test_one_treated_unit_placebo_rank_p_value_by_hand():
+    """4 units, 2 periods, unit 0 treated: the TWFE estimate is a difference of changes, checkable by hand.
+
+    Changes: treated 5; controls 1, 2, 4. Estimate 5 - 7/3 = 8/3. Placebos (unit 0 dropped, its path
+    given to each control): 1 - 3 = -2, 2 - 2.5 = -0.5, 4 - 1.5 = 2.5. |8/3| is the largest of the four
+    absolute values: rank 1, p = 1/4. At level 0.5, k = floor(0.5 * 4) = 2: the interval is 8/3 ± 2.
+    At 0.95 there are too few placebos to reject anything: the interval is unbounded.
+    """
+    y = np.array([[0.0, 5.0], [0.0, 1.0], [0.0, 2.0], [0.0, 4.0]])
+    d = np.array([[0, 1], [0, 0], [0, 0], [0, 0]])
+    for design in ("twfe", "2x2"):
+        est = DiD(design=design, level=0.5).fit(long(y, d), **ROLES).att()
+        assert est.value == pytest.approx(8 / 3)
+        assert est.diagnostics["placebo_estimates"] == pytest.approx([-2.0, -0.5, 2.5])
+        assert est.diagnostics["p_value"] == pytest.approx(1 / 4)
+        assert (est.ci_low, est.ci_high) == pytest.approx((8 / 3 - 2, 8 / 3 + 2))
+        assert "placebo" in est.method and "not valid" in est.diagnostics["note"]
+        assert est.stderr == pytest.approx(np.std([-2.0, -0.5, 2.5], ddof=1))
+    wide = DiD(design="twfe").fit(long(y, d), **ROLES).att()
+    assert (wide.ci_low, wide.ci_high) == (-np.inf, np.inf) and "unbounded" in wide.diagnostics["note"]
+    assert wide.covers(8 / 3)
+
+
+def test_one_treated_unit_simulated_effect_and_p_value():
+    df = one_treated(0)
+    est = DiD(design="twfe").fit(df, **ROLES).att()
+    assert est.diagnostics["n_placebos"] == 39 and est.n == 40
+    assert est.ci_low <= est.value <= est.ci_high
+    assert est.covers(2.0)
+    placebos = est.diagnostics["placebo_estimates"]
+    rank = 1 + int((np.abs(placebos) >= abs(est.value)).sum())
+    assert est.diagnostics["p_value"] == rank / 40
+    null = DiD(design="twfe").fit(one_treated(0, effect=0.0), **ROLES).att()
+    assert null.value == pytest.approx(est.value - 2.0)                    # the effect shifts only unit 0
+    assert null.diagnostics["placebo_estimates"] == pytest.approx(placebos)
+
+
+def test_one_treated_unit_with_covariates_and_2x2_covariates_refused():
+    df = one_treated(1)
+    df["x"] = np.random.default_rng(1).normal(size=len(df))
+    est = DiD(design="twfe").fit(df, **ROLES, covariates=["x"]).att()
+    assert "placebo" in est.method and est.covers(2.0)
+    two = df[df.time.isin([11, 12])]
+    with pytest.raises(EstimationError, match="only one treated unit.*design='twfe'"):
+        DiD(design="2x2").fit(two, **ROLES, covariates=["x"])
+
+
+@pytest.mark.slow
+def test_one_treated_unit_placebo_interval_coverage():
+    """200 replications, 40 units (39 placebos): k = floor(0.05 * 40) = 2, nominal size exactly 5%."""
+    covered = [DiD(design="twfe").fit(one_treated(s), **ROLES).att().covers(2.0) for s in range(200)]
+    assert 0.90 <= np.mean(covered) <= 0.995                                 # binomial sd 0.015
 
 
 def test_bad_parameters():

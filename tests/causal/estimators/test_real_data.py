@@ -174,3 +174,34 @@ def test_mroz_return_to_education_with_fathers_education_as_instrument():
 
     driven = estimate(work, assume("educ", "lwage", instrument="fatheduc"))
     assert driven.value == est.value and driven.diagnostics["first_stage_F"] > 10
+
+
+# ----------------------------------------------------------------------------- organ donations
+def test_organ_donations_california_twfe_with_placebo_inference():
+    """Huntington-Klein, *The Effect* (2021), ch. 18: California's 2011 Q3 active-choice organ donor
+    registration (Kessler and Roth 2014), TWFE ``Rate ~ Treated | State + Quarter`` = -0.0225.
+
+    ``Treated = State == 'California' & Quarter in ('Q32011', 'Q42011', 'Q12012')``, the book's
+    construction. One treated state among 27: the cluster-robust error is not valid with one treated
+    cluster (Conley and Taber 2011), so the interval comes from the 26 placebo estimates (California's
+    treatment path given to each other state). Here |estimate| ranks 5th of 27 (p = 5/27), and with
+    k = floor(0.05 * 27) = 1 the 95% interval is the estimate ± the largest |placebo| (0.1240).
+    """
+    causaldata = pytest.importorskip("causaldata")
+    from causal.estimators.panel import DiD
+
+    od = causaldata.organ_donations.load_pandas().data
+    assert len(od) == 162 and od.State.nunique() == 27
+    od = od.assign(Treated=((od.State == "California")
+                            & od.Quarter.isin(["Q32011", "Q42011", "Q12012"])).astype(int))
+    assert od.Treated.sum() == 3 and (od.Treated == (od.State.eq("California") & (od.Quarter_Num >= 4))).all()
+
+    est = DiD(design="twfe").fit(od, outcome="Rate", unit="State", time="Quarter", treatment="Treated").att()
+    assert printed(est.value, -0.0225, 4)                               # -0.022459
+    assert "placebo" in est.method and "not valid" in est.diagnostics["note"]
+    placebos = est.diagnostics["placebo_estimates"]
+    assert len(placebos) == 26 and est.diagnostics["treated_unit"] == "California"
+    assert est.diagnostics["p_value"] == pytest.approx(5 / 27)
+    assert (est.ci_low, est.ci_high) == pytest.approx((est.value - np.abs(placebos).max(),
+                                                       est.value + np.abs(placebos).max()))
+    assert est.ci_low < est.value < est.ci_high and est.covers(0.0)
