@@ -97,23 +97,27 @@ def check_request(what: str, nbytes: int, hint: str, error: type[Exception] = Mo
     """
     if nbytes <= MAX_BYTES and nbytes <= _INT64_MAX:
         return
-    raise error(f"{what} needs about {format_bytes(nbytes)}, over the limit of {format_bytes(MAX_BYTES)} "
+    need, cap = format_bytes(nbytes), format_bytes(MAX_BYTES)
+    if need == cap:   # close to the limit: exact numbers
+        need, cap = f"{nbytes:,} bytes", f"{cap} ({MAX_BYTES:,} bytes)"
+    raise error(f"{what} needs about {need}, over the limit of {cap} "
                 f"(causal.limits.MAX_BYTES / {ENV_VAR}); {hint} or raise the limit "
                 f"(causal.limits.set_max_bytes)")
 
 
 def check_units(what: str, units: int, per_unit: int, detail: str, noun: str = "units",
-                error: type[Exception] = ModelError, chunk_hint: str = "") -> None:
+                error: type[Exception] = ModelError, chunk_hint: str = "",
+                none_fits: str = "not even one fits: make each smaller") -> None:
     """:func:`check_request` for ``units`` units of ``per_unit`` bytes each (``detail`` says
     how ``per_unit`` was made, e.g. ``"10 nodes x 8 bytes per unit"``); the hint gives the
-    largest chunk that fits."""
+    largest chunk that fits (``none_fits`` when not even one does)."""
     per_unit = max(1, int(per_unit))
     nbytes = int(units) * per_unit
     if nbytes <= MAX_BYTES and nbytes <= _INT64_MAX:
         return
     chunk = max(0, MAX_BYTES // per_unit)
     how = (f"do it in chunks of at most {chunk:,} {noun}{chunk_hint}" if chunk >= 1
-           else "no single unit fits: lower the per-unit size")
+           else none_fits)
     check_request(f"{what} ({detail})", nbytes, how, error)
 
 

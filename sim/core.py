@@ -76,6 +76,7 @@ from typing import Any
 
 import numpy as np
 
+from causal import limits
 from sim.errors import SimError
 from sim.scenario import Scenario
 from sim.tape import Tape, TapePlan
@@ -288,6 +289,31 @@ def _empty(scenario: Scenario, batch: int) -> EpisodeState:
         terminal=np.zeros(batch, dtype=bool) if lay.lengths else None)
 
 
+def episode_bytes(scenario: Scenario) -> tuple[int, str]:
+    """The estimated bytes of one row of an :class:`EpisodeState` of ``scenario``, and how.
+
+    ``8 * (max_units * arrays + draws + 16)``: ``arrays`` tables of ``max_units`` floats
+    (the noise nodes, the fixed nodes, the context when observed at reset, every action's
+    acted nodes when tabulated, the closed-form times), the tape's timeline draws, and a
+    constant for the per-row scalars (unit, time, state, flags).
+    """
+    lay = Layout.of(scenario)
+    sc = scenario
+    arrays = len(lay.noise_nodes) + len(lay.fixed) + (len(sc.context) if lay.context_fixed else 0) \
+        + (lay.n_actions * len(lay.acted) if lay.tabulated else 0) + (1 if lay.closed_form else 0)
+    m = sc.params.max_units
+    return 8 * (m * arrays + lay.tape.draws + 16), \
+        f"{arrays} arrays of max_units={m:,} + {lay.tape.draws:,} timeline draws, x 8 bytes per episode"
+
+
+def check_episodes(scenario: Scenario, batch: int, what: str, noun: str = "episodes") -> None:
+    """Raise :class:`SimError` when ``batch`` episodes of ``scenario`` would be over the memory
+    cap (:data:`causal.limits.MAX_BYTES`), before anything is allocated."""
+    per_row, detail = episode_bytes(scenario)
+    limits.check_units(what, batch, per_row, detail, noun=noun, error=SimError,
+                       none_fits="not even one episode fits: lower max_units")
+
+
 def initial(scenario: Scenario, rngs: Sequence[np.random.Generator] | None = None, *,
             tapes: Sequence[Tape] | None = None) -> EpisodeState:
     """Start ``len(rngs)`` episodes of ``scenario`` (or replay recorded ``tapes``).
@@ -303,6 +329,7 @@ def initial(scenario: Scenario, rngs: Sequence[np.random.Generator] | None = Non
     batch = len(tapes) if tapes is not None else len(rngs)
     if batch < 1:
         raise SimError("an episode state needs at least one row")
+    check_episodes(scenario, batch, f"starting {batch:,} episode(s) of {scenario.name!r}")
     state = _empty(scenario, batch)
     return reset_rows(state, np.arange(batch), rngs, tapes=tapes)
 

@@ -99,6 +99,7 @@ class CausalEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise SimError(f"render_mode must be one of {self.metadata['render_modes']} or None, "
                            f"got {render_mode!r}")
+        core.check_episodes(scenario, 1, f"CausalEnv of {scenario.name!r}")
         self.render_mode = render_mode
         self._base_scenario = scenario
         self._set_scenario(scenario)

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from causal import limits
 from causal.interventions import Hard
 from causal.mechanisms import DiscreteMechanism
 from causal.scm import SCM, Effect, as_rng
@@ -66,6 +67,10 @@ class Params:
         """Raise :class:`ScenarioError` on bad values; subclasses call ``super().validate()``."""
         if isinstance(self.max_units, bool) or not isinstance(self.max_units, int) or self.max_units < 1:
             raise ScenarioError(f"max_units must be a positive integer, got {self.max_units!r}")
+        # every episode holds at least one float per unit: refuse at once what can never fit
+        # (the full estimate, per node, is checked when episodes start: sim.core.check_episodes)
+        limits.check_request(f"max_units={self.max_units:,} (at least 8 bytes per unit)", 8 * self.max_units,
+                             f"lower max_units to at most {limits.MAX_BYTES // 8:,}", ScenarioError)
         if isinstance(self.horizon, bool) or not isinstance(self.horizon, (int, float)) \
                 or not self.horizon > 0:
             raise ScenarioError(f"horizon must be > 0, got {self.horizon!r}")

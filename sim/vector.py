@@ -103,6 +103,8 @@ class CausalVectorEnv(VectorEnv):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise SimError(f"render_mode must be one of {self.metadata['render_modes']} or None, "
                            f"got {render_mode!r}")
+        core.check_episodes(scenario, int(num_envs), f"CausalVectorEnv(num_envs={int(num_envs):,})",
+                            noun="envs per vector env")
         self.num_envs = int(num_envs)
         self.render_mode = render_mode
         self.metadata = dict(self.metadata)

@@ -46,7 +46,7 @@ def test_scm_requests_just_over_the_cap_are_refused_and_just_under_run(call, per
     top = MIB // per_unit
     with limits.max_bytes(MIB):
         call(m, top)                       # just under: runs
-        with pytest.raises(ModelError, match=r"over the limit of 1 MiB") as e:
+        with pytest.raises(ModelError, match=r"over the limit of 1 MiB\b") as e:
             call(m, top + 1)
         msg = str(e.value)
         assert "CAUSALSIM_MAX_BYTES" in msg and f"chunks of at most {top:,}" in msg
@@ -59,7 +59,8 @@ def test_sample_message_names_the_request_and_the_estimate():
     with limits.max_bytes(MIB), pytest.raises(ModelError) as e:
         chain().sample(10_000_000_000)
     msg = str(e.value)
-    assert msg.startswith("sample(n=10,000,000,000) (4 nodes x 8 bytes + 2 x 8 bytes per unit) needs about 447 GiB")
+    assert msg.startswith("sample(n=10,000,000,000) (4 nodes x 8 bytes + 2 x 8 bytes per unit) "
+                          "needs about 447 GiB")
     assert "one seed per chunk" in msg
 
 
