@@ -63,6 +63,13 @@ class ActionMap(ABC):
     def label(self, action: Any) -> str:
         return str(action)
 
+    def repeat(self, action: Any, n: int) -> np.ndarray:
+        """A batch of ``n`` copies of one action (a label or an action), as ``check_batch`` returns."""
+        a = self.index(action)
+        if isinstance(a, (int, np.integer)):
+            return np.full(n, int(a), dtype=np.int64)
+        return np.repeat(np.asarray(a, dtype=np.float64)[None, :], n, axis=0)
+
     def index(self, action: Any) -> Any:
         """The canonical action for a label or an action (labels exist for discrete maps only).
 

@@ -134,8 +134,10 @@ class Layout:
         self.after_context = tuple(v for v in self.live if v not in self.context_live)
         self.n_actions = int(sc.actions.space.n) if self.discrete else 0
         self.row = {v: i for i, v in enumerate(self.noise_nodes)}
-        self.fixed_row = {v: i for i, v in enumerate(self.fixed)}
-        self.acted_row = {v: i for i, v in enumerate(self.acted)}
+        noise = sc.scm.noise
+        #: Nodes with noise that the context reads: held at the unit's own values by context queries.
+        self.context_noise = tuple(v for v in order if noise[v] is not None
+                                   and (v in sc.context or v in _ancestors_in(g, sc.context)))
         self.closed_form = sc.timeline.static
         self.ends_by_state = type(sc).exhausted is not Scenario.exhausted
         #: The unit count at which the timeline itself ends (the episode terminates there).
@@ -227,9 +229,6 @@ class EpisodeState:
     @property
     def layout(self) -> Layout:
         return Layout.of(self.scenario)
-
-    def replace(self, **changes: Any) -> EpisodeState:
-        return dataclasses.replace(self, **changes)
 
     def _evolve(self, changes: Mapping[str, Any]) -> EpisodeState:
         """A shallow copy with ``changes`` (the fast path of :meth:`replace`)."""
@@ -759,16 +758,9 @@ def _context_noise(state: EpisodeState, row: int, draws: int, rng: np.random.Gen
     u = int(state.unit[row])
     noise = {v: dist.sample(draws, rng) for v, dist in sc.noise_items}
     lay = Layout.of(sc)
-    for v in _context_noise_nodes(sc):
+    for v in lay.context_noise:
         noise[v] = np.full(draws, state.noise[lay.row[v], u, row])
     return noise, state.row_state(row)
-
-
-def _context_noise_nodes(sc: Scenario) -> tuple[str, ...]:
-    noise = sc.scm.noise
-    g = sc.scm.graph
-    keep = set(sc.context) | _ancestors_in(g, sc.context)
-    return tuple(v for v in sc.scm.graph.topological_order() if v in keep and noise[v] is not None)
 
 
 def context_samples(state: EpisodeState, actions: Sequence[Any], draws: int, rng: np.random.Generator,
@@ -780,7 +772,7 @@ def context_samples(state: EpisodeState, actions: Sequence[Any], draws: int, rng
     noise, st = _context_noise(state, row, draws, rng)
     out = np.empty((len(actions), draws))
     for i, a in enumerate(actions):
-        batch = _repeat(sc.actions.index(a), draws)
+        batch = sc.actions.repeat(a, draws)
         values = sc.outcomes(noise, batch, st)
         out[i] = values[node] if node is not None else sc.total_reward(values, batch)[0]
     return out
@@ -812,8 +804,3 @@ def tape_of(state: EpisodeState, row: int = 0) -> Tape:
     return Tape({v: state.noise[i, :, row].copy() for i, v in enumerate(lay.noise_nodes)},
                 state.exponentials[row].copy())
 
-
-def _repeat(a: Any, n: int) -> np.ndarray:
-    if isinstance(a, (int, np.integer)):
-        return np.full(n, int(a), dtype=np.int64)
-    return np.repeat(np.asarray(a, dtype=float)[None, :], n, axis=0)

@@ -138,7 +138,7 @@ class Query:
         a = sc.actions.index(action)
         y = None if reward else self._node(node)
         self._charge()
-        values, total, _ = core.potential(env.previous, _batch(a, 1))
+        values, total, _ = core.potential(env.previous, sc.actions.repeat(a, 1))
         return _answer(total if y is None else values[y])
 
     def policy_value(self, policy: Callable[[np.ndarray], Any], n: int = 1000) -> Answer:
@@ -163,8 +163,3 @@ def _count(n: Any) -> int:
         raise SimError(f"n must be an integer >= 2, got {n!r}")
     return int(n)
 
-
-def _batch(a: Any, n: int) -> np.ndarray:
-    if isinstance(a, (int, np.integer)):
-        return np.full(n, int(a), dtype=np.int64)
-    return np.repeat(np.asarray(a, dtype=float)[None, :], n, axis=0)

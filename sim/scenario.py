@@ -342,7 +342,7 @@ class Truth:
         a = sc.actions.index(action)
         key = a if isinstance(a, int) else tuple(a.tolist())
         if key not in self._cache:
-            actions = np.full(self.n, a) if isinstance(a, int) else np.repeat(a[None, :], self.n, axis=0)
+            actions = sc.actions.repeat(a, self.n)
             values = sc.outcomes(self.noise, actions)
             total, _ = sc.total_reward(values, actions)
             self._cache[key] = (total, values)
@@ -422,8 +422,7 @@ def _cate(sc: Scenario, treat: Any, control: Any, context: pd.DataFrame, samples
     noise = sc.scm.sample_noise(m, seed)
     means = []
     for a in (treat, control):
-        acts = sc.actions.index(a)
-        batch = np.full(m, acts) if isinstance(acts, int) else np.repeat(acts[None, :], m, axis=0)
+        batch = sc.actions.repeat(a, m)
         y = sc.scm.propagate(noise, {**ivs, **sc.actions.to_interventions(batch)})[sc.outcome]
         means.append(y.reshape(rows, samples).mean(axis=1))
     return means[0] - means[1]
