@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 import causal.estimators.iv as iv_module
 from causal.errors import EstimationError
-from causal.estimators import _fastfit
+from causal.estimators import _fastfit, _iv_linalg
 from causal.estimators._neighbors import _Line
 from causal.estimators.base import check_columns, column_arrays
 from causal.estimators.iv import TwoStageLeastSquares
@@ -291,8 +291,8 @@ def test_column_wise_2sls_equals_the_stacked_and_qr_routes(covariates, cov_type,
     narrow = TwoStageLeastSquares(cov_type=cov_type).fit(df, **kw)
     y, t = df["y"].to_numpy(), df["t"].to_numpy()
     exog = [df[c].to_numpy() for c in (*covariates, "z")]
-    assert len(exog) + 2 <= iv_module._NARROW
-    monkeypatch.setattr(iv_module, "_NARROW", 0)
+    assert len(exog) + 2 <= _iv_linalg._NARROW
+    monkeypatch.setattr(_iv_linalg, "_NARROW", 0)  # where _cross_products and _score_grams read it
     wide = TwoStageLeastSquares(cov_type=cov_type).fit(df, **kw)
     for attr in ("coef_", "cov_", "first_stage_"):
         got, want = getattr(narrow, attr).to_numpy(), getattr(wide, attr).to_numpy()
