@@ -13,11 +13,26 @@ on demand, as scikit-learn's ``global_random_seed`` does: set
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 
 from causal.errors import CausalSimError
 
-__all__ = ["seeds_from_env"]
+__all__ = ["seeds_from_env", "run_python"]
+
+
+def run_python(code: str, environ: Mapping[str, str | None]) -> tuple[str, str]:
+    """Run ``code`` in a fresh interpreter with ``environ`` changed (``None`` removes a variable);
+    return its stripped standard output and its standard error."""
+    env = dict(os.environ)
+    for key, value in environ.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    return out.stdout.strip(), out.stderr
 
 
 def seeds_from_env(default: str = "0", *, environ: Mapping[str, str] | None = None) -> list[int]:

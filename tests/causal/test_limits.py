@@ -1,14 +1,12 @@
 """The memory cap (causal.limits): requests over it are refused before allocating."""
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from causal import SCM, CounterfactualError, Linear, ModelError, limits
 from causal.noise import Normal
+from causal.testing import run_python
 
 MIB = 2**20
 
@@ -120,16 +118,12 @@ def test_set_max_bytes_validates_and_restores():
 
 
 def _run(env_value):
-    env = {k: v for k, v in os.environ.items() if k != limits.ENV_VAR}
-    if env_value is not None:
-        env[limits.ENV_VAR] = env_value
     code = ("import warnings; warnings.simplefilter('error')\n"
             "from causal import limits, SCM, Linear, ModelError\nfrom causal.noise import Normal\n"
             "m = SCM({'x': Linear()}, {'x': Normal()})\n"
             "try:\n    m.sample(100_000)\n    print(limits.MAX_BYTES, 'ok')\n"
             "except ModelError as e:\n    print(limits.MAX_BYTES, 'refused')\n")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    return out.stdout.strip(), out.stderr
+    return run_python(code, {limits.ENV_VAR: env_value})
 
 
 def test_environment_variable_sets_the_cap_at_import():

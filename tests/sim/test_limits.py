@@ -1,13 +1,11 @@
 """The memory cap (causal.limits) in the engine: episode states are checked before allocating."""
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from causal import limits
+from causal.testing import run_python
 from sim import core
 from sim.env import CausalEnv
 from sim.errors import ScenarioError, SimError
@@ -72,12 +70,10 @@ def test_absurd_max_units_is_a_scenario_error():
 def test_environment_variable_caps_the_engine():
     sc = ToyScenario(max_units=200)
     per_row = core.episode_bytes(sc)[0]
-    env = {k: v for k, v in os.environ.items() if k != limits.ENV_VAR}
-    env[limits.ENV_VAR] = str(2 * per_row)
     code = ("from sim.testing import ToyScenario\nfrom sim.vector import CausalVectorEnv\n"
             "from sim.errors import SimError\nsc = ToyScenario(max_units=200)\n"
             "CausalVectorEnv(sc, num_envs=2)\n"
             "try:\n    CausalVectorEnv(sc, num_envs=3)\n    print('ok')\n"
             "except SimError as e:\n    print('refused')\n")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert out.stdout.strip() == "refused", out.stderr
+    out, err = run_python(code, {limits.ENV_VAR: str(2 * per_row)})
+    assert out == "refused", err
