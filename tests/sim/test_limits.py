@@ -6,7 +6,7 @@ import pytest
 
 from causal import limits
 from causal.testing import run_python
-from sim import core
+from sim import core, episode
 from sim.env import CausalEnv
 from sim.errors import ScenarioError, SimError
 from sim.testing import ToyScenario
@@ -44,7 +44,7 @@ def test_initial_refuses_before_allocating(monkeypatch):
     rngs = [np.random.default_rng(i) for i in range(3)]
     with limits.max_bytes(3 * per_row):
         core.initial(sc, rngs)
-    monkeypatch.setattr(core, "_empty", lambda *a: pytest.fail("allocated"))
+    monkeypatch.setattr(episode, "_empty", lambda *a: pytest.fail("allocated"))
     with limits.max_bytes(3 * per_row - 1), \
             pytest.raises(SimError, match=r"starting 3 episode\(s\) of 'toy'"):
         core.initial(sc, rngs)

@@ -9,6 +9,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.vector.utils import batch_space
 
 import sim.core
+import sim.episode
 import sim.vector
 from causal.spec import load_scm
 from sim.env import CausalEnv
@@ -139,7 +140,7 @@ def test_bit_identical_whatever_the_reset_blocks(monkeypatch, chunk):
     """Resets draw tapes in blocks of sub-environments; any block size gives the single envs' bits,
     with episodes in step (every sub-env at the same unit) and out of step (horizon, reset_mask)."""
     nodes = len(MixedScenario().noise_items)
-    monkeypatch.setattr(sim.core, "_SCRATCH_BYTES", chunk * 8 * nodes * 10)  # tapes of 10 units
+    monkeypatch.setattr(sim.episode, "_SCRATCH_BYTES", chunk * 8 * nodes * 10)  # tapes of 10 units
     for params in ({}, {"horizon": 6.0}):
         n = 7
         ours = CausalVectorEnv(MixedScenario(max_units=10, **params), n)
