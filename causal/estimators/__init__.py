@@ -8,6 +8,7 @@ estimator; ``est.ate()`` (``est.att()`` where the design supports it) returns an
 
 from causal.estimators.base import BaseEstimator, Estimate
 from causal.estimators.bootstrap import bootstrap
+from causal.estimators.checks import check_estimator
 from causal.estimators.driver import METHODS, STRATEGY_METHODS, assume, estimate
 from causal.estimators.frontdoor import FrontDoor
 from causal.estimators.iv import TwoStageLeastSquares, Wald, WeakInstrumentWarning
@@ -21,4 +22,4 @@ __all__ = ["Estimate", "BaseEstimator", "DifferenceInMeans", "RegressionAdjustme
            "SyntheticControl", "simplex_least_squares", "TwoStageLeastSquares", "Wald",
            "WeakInstrumentWarning", "FrontDoor", "IPW", "AIPW", "OverlapWarning", "bootstrap",
            "PropensityMatching", "CovariateMatching", "estimate", "assume", "METHODS",
-           "STRATEGY_METHODS"]
+           "STRATEGY_METHODS", "check_estimator"]

@@ -56,7 +56,10 @@ class DifferenceInMeans(BaseEstimator):
     """``mean(Y | T = 1) - mean(Y | T = 0)`` with Neyman's variance ``s1²/n1 + s0²/n0``.
 
     Unbiased for the ATE when treatment is randomised; biased otherwise
-    (the naive comparison).
+    (the naive comparison). It adjusts for nothing, so ``covariates`` other
+    than ``None`` or ``[]`` raise :class:`~causal.errors.EstimationError`
+    rather than being silently ignored (as :class:`~causal.estimators.Wald`
+    refuses them); use :class:`RegressionAdjustment` to adjust.
     """
 
     def __init__(self, level: float = 0.95) -> None:
@@ -65,6 +68,11 @@ class DifferenceInMeans(BaseEstimator):
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | None = None) -> DifferenceInMeans:
         name = type(self).__name__
+        covs = [covariates] if isinstance(covariates, str) else list(covariates or [])
+        if covs:
+            raise EstimationError(f"{name}: adjusts for no covariates, but covariates={covs} were given and "
+                                  "would be ignored; use RegressionAdjustment, IPW or AIPW to adjust for "
+                                  "them, or drop covariates= for a randomised treatment")
         frame = check_columns(data, estimator=name, treatment=treatment, outcome=outcome)
         t = as_binary(frame[treatment], estimator=name)
         y = frame[outcome].to_numpy(dtype=float)
