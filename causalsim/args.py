@@ -2,7 +2,10 @@
 
 An intervention is written ``NODE=VALUE`` (:class:`~causal.Hard`), ``NODE+=VALUE``
 or ``NODE-=VALUE`` (:class:`~causal.Shift`) or ``NODE*=VALUE``
-(:class:`~causal.Scale`). Malformed text raises :class:`ArgumentError`, a
+(:class:`~causal.Scale`). For a scenario's action node the value may be an
+action's label, ``NODE=LABEL``: it sets every node the action sets (Driving's
+``maneuver=brake`` also sets the hidden ``reaction`` to the agent's), exactly
+as the agent's action does. Malformed text raises :class:`ArgumentError`, a
 :class:`~causal.CausalSimError`, so the CLI reports it as one line.
 
 Examples
@@ -13,6 +16,9 @@ DoArg(node='price', op='*=', value=1.1)
 Scale(factor=1.1)
 >>> parse_do("x-=2").intervention
 Shift(delta=-2.0)
+>>> brake = parse_do("maneuver=brake", {"maneuver": {"brake": {"maneuver": 1.0, "reaction": 0.7}}})
+>>> brake.label, brake.interventions
+('maneuver=brake', {'maneuver': Hard(value=1.0), 'reaction': Hard(value=0.7)})
 >>> parse_assignments("temperature=30, sunscreen=65")
 {'temperature': 30.0, 'sunscreen': 65.0}
 """
@@ -24,9 +30,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from causal import CausalSimError, Hard, Intervention, Scale, Shift
+from causal.errors import CausalSimError
+from causal.interventions import Hard, Intervention, Scale, Shift
 
-__all__ = ["ArgumentError", "DoArg", "parse_do", "parse_dos", "parse_assignments", "parse_number"]
+__all__ = ["ArgumentError", "DoArg", "Labels", "parse_do", "parse_dos", "parse_assignments", "parse_number"]
+
+#: Named values per node: ``{node: {label: value}}``, or ``{node: {label: {node: value, ...}}}``
+#: when a label sets several nodes (a scenario action such as Driving's ``brake``).
+Labels = Mapping[str, Mapping[str, "float | Mapping[str, float]"]]
 
 _DO = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\+=|-=|\*=|=)\s*(\S.*?)\s*$")
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S.*?)\s*$")
@@ -49,12 +60,17 @@ def parse_number(text: str, what: str) -> float:
 
 @dataclass(frozen=True)
 class DoArg:
-    """One parsed ``--do``: ``node``, operator (``=``, ``+=``, ``-=``, ``*=``) and value."""
+    """One parsed ``--do``: ``node``, operator (``=``, ``+=``, ``-=``, ``*=``) and value.
+
+    A named action (``name`` set) may also set other nodes: ``sets`` holds every
+    ``(node, value)`` pair it sets, ``node`` included.
+    """
 
     node: str
     op: str
     value: float
     name: str | None = field(default=None, repr=False)  # the action label the value came from
+    sets: tuple[tuple[str, float], ...] = field(default=(), repr=False)
 
     @property
     def intervention(self) -> Intervention:
@@ -67,41 +83,62 @@ class DoArg:
         return Scale(self.value)
 
     @property
+    def interventions(self) -> dict[str, Intervention]:
+        """Every intervention this argument makes (several nodes for a multi-node action)."""
+        if self.sets:
+            return {v: Hard(x) for v, x in self.sets}
+        return {self.node: self.intervention}
+
+    @property
     def label(self) -> str:
         """Canonical text, e.g. ``ice_cream=100`` (or ``action=discount`` for a named value)."""
         return f"{self.node}{self.op}{self.name if self.name else format(self.value, '.10g')}"
 
 
-def parse_do(text: str, labels: Mapping[str, Mapping[str, float]] | None = None) -> DoArg:
+def parse_do(text: str, labels: Labels | None = None, option: str = "--do") -> DoArg:
     """Parse one ``--do`` value (see the module docstring for the forms).
 
     ``labels`` maps a node to named values (a scenario's actions), so that
-    ``action=discount`` means the value of the ``discount`` choice.
+    ``action=discount`` means the value of the ``discount`` choice; a named
+    value that is a mapping sets each of its nodes. ``option`` names the
+    argument in error messages.
     """
     match = _DO.match(text)
     if match is None:
-        raise ArgumentError(f"--do {text!r}: expected NODE=VALUE, NODE+=VALUE, NODE-=VALUE or "
-                            "NODE*=VALUE, e.g. --do ice_cream=100")
+        raise ArgumentError(f"{option} {text!r}: expected NODE=VALUE, NODE+=VALUE, NODE-=VALUE or "
+                            f"NODE*=VALUE, e.g. {option} ice_cream=100")
     node, op, raw = match.groups()
     named = (labels or {}).get(node, {})
     if op == "=" and raw in named:
-        return DoArg(node, op, float(named[raw]), raw)
+        setting = named[raw]
+        if isinstance(setting, Mapping):
+            sets = tuple((v, float(x)) for v, x in setting.items())
+            return DoArg(node, op, float(setting[node]), raw, sets if len(sets) > 1 else ())
+        return DoArg(node, op, float(setting), raw)
+    if raw in named:
+        raise ArgumentError(f"{option} {text!r}: an action's label takes '=', not {op!r}; "
+                            f"write {option} {node}={raw}")
     try:
-        return DoArg(node, op, parse_number(raw, f"--do {text!r}"))
+        return DoArg(node, op, parse_number(raw, f"{option} {text!r}"))
     except ArgumentError:
         if named:
-            raise ArgumentError(f"--do {text!r}: {raw!r} is neither a number nor one of the named "
+            raise ArgumentError(f"{option} {text!r}: {raw!r} is neither a number nor one of the named "
                                 f"values of {node} ({', '.join(named)})") from None
         raise
 
 
-def parse_dos(texts: Iterable[str], labels: Mapping[str, Mapping[str, float]] | None = None) -> list[DoArg]:
-    """Parse every ``--do`` value; a node may be intervened on only once."""
+def parse_dos(texts: Iterable[str], labels: Labels | None = None, option: str = "--do") -> list[DoArg]:
+    """Parse every ``--do`` (or ``--vs``) value; a node may be intervened on only once."""
     out: list[DoArg] = []
     for text in texts:
-        arg = parse_do(text, labels)
-        if any(a.node == arg.node for a in out):
-            raise ArgumentError(f"--do names {arg.node!r} twice; give one intervention per node")
+        arg = parse_do(text, labels, option)
+        for prev in out:
+            if arg.node == prev.node:
+                raise ArgumentError(f"{option} names {arg.node!r} twice; give one intervention per node")
+            both = sorted(set(arg.interventions) & set(prev.interventions))
+            if both:
+                raise ArgumentError(f"{option} {prev.label} and {arg.label} both set {', '.join(both)}; "
+                                    "give one intervention per node")
         out.append(arg)
     return out
 

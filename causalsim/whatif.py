@@ -1,12 +1,16 @@
 """``causalsim whatif``: what an intervention does to an outcome, from paired worlds.
 
-Both worlds are computed from the same exogenous noise (common random
-numbers): one :meth:`~causal.SCM.sample_noise`, two
-:meth:`~causal.SCM.propagate` calls. Each unit's effect is the difference of
-its two outcomes, so the effect's interval comes from the paired differences,
-``mean ± 1.96 · sd / √n``, and is much narrower than the difference of two
-independent means would give. An intervention that does not touch the
-outcome (``do(ice_cream=100)`` on ``sunscreen``) has an effect of exactly zero.
+The intervention is contrasted with a baseline: by default the model left
+alone (for a scenario, its logged behaviour policy), or a second
+intervention (``--vs``), so that ``do(action=discount)`` vs ``do(action=none)``
+is the average treatment effect of the discount. Both worlds are computed from
+the same exogenous noise (common random numbers): one
+:meth:`~causal.SCM.sample_noise`, two :meth:`~causal.SCM.propagate` calls. Each
+unit's effect is the difference of its two outcomes, so the effect's interval
+comes from the paired differences, ``mean ± 1.96 · sd / √n``, and is much
+narrower than the difference of two independent means would give. An
+intervention that does not touch the outcome (``do(ice_cream=100)`` on
+``sunscreen``) has an effect of exactly zero.
 
 Examples
 --------
@@ -16,10 +20,20 @@ Examples
 >>> r = run_whatif(scm, {"t": Hard(30.0)}, "s", labels=["t=30"], n=1000, seed=0)
 >>> print(format_whatif(r))
 outcome: s (n = 1,000, seed 0)
+contrast: do(t=30) vs no intervention, on the same units
+                   mean   95% interval
+no intervention   54.11   [53.31, 54.92]
+do(t=30)          64.64   [64.13, 65.15]
+effect            10.52   [9.90, 11.15]    correlation(t, s) = 0.77
+>>> r = run_whatif(scm, {"t": Hard(30.0)}, "s", labels=["t=30"], n=1000, seed=0,
+...                vs={"t": Hard(20.0)}, vs_labels=["t=20"])
+>>> print(format_whatif(r))
+outcome: s (n = 1,000, seed 0)
+contrast: do(t=30) vs do(t=20), on the same units
             mean   95% interval
-baseline   54.11   [53.31, 54.92]
+do(t=20)   44.64   [44.13, 45.15]
 do(t=30)   64.64   [64.13, 65.15]
-effect     10.52   [9.90, 11.15]    correlation(t, s) = 0.77
+effect     20.00   [20.00, 20.00]
 """
 
 from __future__ import annotations
@@ -73,10 +87,12 @@ class WhatIf:
     label: str                      #: e.g. ``do(ice_cream=100)``
     n: int
     seed: int
-    baseline: dict[str, np.ndarray]  #: every node in the unintervened world
+    baseline: dict[str, np.ndarray]  #: every node in the baseline world
     intervened: dict[str, np.ndarray]  #: every node in the intervened world
     do_nodes: tuple[str, ...]
     unit: str | None = None          #: measurement unit of the outcome, if known
+    baseline_label: str = "no intervention"  #: e.g. ``do(action=none)`` or ``the logged policy``
+    vs_nodes: tuple[str, ...] = ()   #: nodes intervened on in the baseline world (none: left alone)
     summaries: dict[str, Summary] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -86,8 +102,9 @@ class WhatIf:
 
     @property
     def correlation(self) -> float | None:
-        """Observational correlation of the single do-node with the outcome (``None`` if undefined)."""
-        if len(self.do_nodes) != 1 or self.do_nodes[0] == self.outcome:
+        """Observational correlation of the single do-node with the outcome (``None`` if undefined
+        or if the baseline is itself an intervention)."""
+        if self.vs_nodes or len(self.do_nodes) != 1 or self.do_nodes[0] == self.outcome:
             return None
         x, y = self.baseline[self.do_nodes[0]], self.baseline[self.outcome]
         if x.std() == 0 or y.std() == 0:
@@ -96,8 +113,17 @@ class WhatIf:
 
 
 def run_whatif(scm: SCM, interventions: Mapping[str, Intervention], outcome: str, *,
-               labels: Sequence[str], n: int, seed: int) -> WhatIf:
-    """Sample ``n`` units' noise once and propagate it with and without ``interventions``.
+               labels: Sequence[str], n: int, seed: int,
+               vs: Mapping[str, Intervention] | None = None, vs_labels: Sequence[str] = (),
+               natural: str = "no intervention") -> WhatIf:
+    """Sample ``n`` units' noise once and propagate it under ``interventions`` and under ``vs``.
+
+    Parameters
+    ----------
+    vs : mapping node -> Intervention, optional
+        The baseline's interventions (labelled by ``vs_labels``); without them
+        the baseline is the model left alone, named ``natural`` (a scenario's
+        unintervened model is its logged policy).
 
     Raises
     ------
@@ -113,26 +139,34 @@ def run_whatif(scm: SCM, interventions: Mapping[str, Intervention], outcome: str
         raise ModelError(f"n must be at least 2 to give an interval, got {n}")
     noise = scm.sample_noise(n, seed)
     intervened = scm.propagate(noise, interventions)
-    baseline = scm.propagate(noise)
-    return WhatIf(outcome=outcome, label=f"do({', '.join(labels)})", n=n, seed=seed,
+    baseline = scm.propagate(noise, dict(vs) if vs else None)
+    return WhatIf(outcome=outcome, label=_do_label(labels), n=n, seed=seed,
                   baseline=baseline, intervened=intervened, do_nodes=tuple(interventions),
-                  unit=scm.meta.get(outcome, {}).get("unit"))
+                  unit=scm.meta.get(outcome, {}).get("unit"),
+                  baseline_label=_do_label(vs_labels) if vs else natural, vs_nodes=tuple(vs or ()))
+
+
+def _do_label(labels: Sequence[str]) -> str:
+    return f"do({', '.join(labels)})"
+
 
 
 def format_whatif(r: WhatIf) -> str:
-    """The what-if table: baseline, intervened and effect, each with its 95% interval."""
+    """The what-if table: baseline, intervened and effect (intervened minus baseline, unit by
+    unit), each with its 95% interval; the line above the table names the baseline."""
     unit = f" [{r.unit}]" if r.unit else ""
     rows = [["", "mean", "95% interval"]]
     arms = [r.summaries["baseline"], r.summaries["intervened"]]
     d = decimals(*(x for s in arms for x in (s.lo, s.hi)), spread=min(Z95 * s.se for s in arms))
-    for label, s in zip(("baseline", r.label), arms, strict=True):
+    for label, s in zip((r.baseline_label, r.label), arms, strict=True):
         rows.append([label, fmt(s.mean, d), interval(s.lo, s.hi, d)])
     s = r.summaries["effect"]
     d = decimals(s.lo, s.hi, spread=Z95 * s.se)
     rows.append(["effect", fmt(s.mean, d), interval(s.lo, s.hi, d)])
     if (rho := r.correlation) is not None:
         rows[-1].append(f"correlation({r.do_nodes[0]}, {r.outcome}) = {rho:.2f}")
-    header = f"outcome: {r.outcome}{unit} (n = {r.n:,}, seed {r.seed})"
+    header = (f"outcome: {r.outcome}{unit} (n = {r.n:,}, seed {r.seed})\n"
+              f"contrast: {r.label} vs {r.baseline_label}, on the same units")
     return header + "\n" + table(rows, align="lrll")
 
 
@@ -143,7 +177,8 @@ def _sha256(path: str) -> str | None:
 
 
 def write_whatif(r: WhatIf, out: str | os.PathLike, *, argv: Sequence[str], spec: str,
-                 interventions: Mapping[str, Intervention]) -> list[Path]:
+                 interventions: Mapping[str, Intervention],
+                 vs: Mapping[str, Intervention] | None = None) -> list[Path]:
     """Write ``whatif.csv``, ``whatif.png`` and ``manifest.json`` into ``out``; return the paths.
 
     The manifest holds no timestamp, so the same arguments write the same bytes
@@ -156,14 +191,15 @@ def write_whatif(r: WhatIf, out: str | os.PathLike, *, argv: Sequence[str], spec
     csv, png, manifest = folder / "whatif.csv", folder / "whatif.png", folder / "manifest.json"
 
     columns = {"unit": np.arange(r.n)}
-    for node in dict.fromkeys((r.outcome, *r.do_nodes)):
+    for node in dict.fromkeys((r.outcome, *r.do_nodes, *r.vs_nodes)):
         columns[f"{node}_baseline"] = r.baseline[node]
         columns[f"{node}_intervened"] = r.intervened[node]
     columns["effect"] = r.intervened[r.outcome] - r.baseline[r.outcome]
     pd.DataFrame(columns).to_csv(csv, index=False)
 
     unit = f" [{r.unit}]" if r.unit else ""
-    fig = plot_distribution({"baseline": r.baseline[r.outcome], r.label: r.intervened[r.outcome]},
+    names = (r.baseline_label, r.label) if r.baseline_label != r.label else ("baseline", r.label)
+    fig = plot_distribution(dict(zip(names, (r.baseline[r.outcome], r.intervened[r.outcome]), strict=True)),
                             outcome=f"{r.outcome}{unit}")
     fig.savefig(png, dpi=100)
 
@@ -173,6 +209,8 @@ def write_whatif(r: WhatIf, out: str | os.PathLike, *, argv: Sequence[str], spec
         "spec": {"source": spec, "sha256": _sha256(spec)},
         "outcome": r.outcome,
         "interventions": {k: repr(v) for k, v in interventions.items()},
+        "baseline": r.baseline_label,
+        "vs": {k: repr(v) for k, v in (vs or {}).items()},
         "n": r.n,
         "seed": r.seed,
         "results": {k: s.as_dict() for k, s in r.summaries.items()},

@@ -59,9 +59,10 @@ def test_whatif_prints_the_table_and_the_analytic_effect(capsys):
     out, table = whatif(capsys, "--do", "temperature=30", "--outcome", "sunscreen")
     lines = out.splitlines()
     assert lines[0] == f"outcome: sunscreen [bottles/day] (n = {N:,}, seed 0)"
-    assert lines[1].split() == ["mean", "95%", "interval"]
-    assert list(table) == ["baseline", "do(temperature=30)", "effect"]
-    assert "correlation(temperature, sunscreen) = " in lines[4]
+    assert lines[1] == "contrast: do(temperature=30) vs no intervention, on the same units"
+    assert lines[2].split() == ["mean", "95%", "interval"]
+    assert list(table) == ["no intervention", "do(temperature=30)", "effect"]
+    assert "correlation(temperature, sunscreen) = " in lines[5]
     # per unit, sunscreen(do) - sunscreen = 2 * (30 - temperature): sd 2 * 5 = 10
     se = 10 / math.sqrt(N)
     mean, lo, hi = table["effect"]
@@ -73,7 +74,7 @@ def test_whatif_prints_the_table_and_the_analytic_effect(capsys):
 def test_whatif_on_a_non_cause_has_exactly_zero_effect(capsys):
     _, table = whatif(capsys, "--do", "ice_cream=100", "--outcome", "sunscreen")
     assert table["effect"] == (0.0, 0.0, 0.0)
-    assert table["baseline"] == table["do(ice_cream=100)"]
+    assert table["no intervention"] == table["do(ice_cream=100)"]
 
 
 @pytest.mark.parametrize(("do", "effect"), [("temperature+=5", 10.0), ("temperature-=5", -10.0)])
@@ -278,6 +279,65 @@ def test_docstring_examples(module):
     assert result.failed == 0 and result.attempted > 0
 
 
+# ---------------------------------------------------------------------- scenarios
+def test_scenarios_name_lists_the_action_labels_context_and_outcome(capsys):
+    code, out, _ = run(capsys, "scenarios", "driving")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("driving (causalsim/Driving-v0): ")
+    assert lines[1] == "context: speed, distance, rain, visibility"
+    assert lines[2].startswith("action: sets maneuver, reaction (hidden); --do maneuver=LABEL sets all")
+    labels = {line.split()[0]: line.split()[1:] for line in lines[3:6]}
+    assert labels == {"maintain": ["maneuver=0,", "reaction=1", "cost", "0"],
+                      "brake": ["maneuver=1,", "reaction=1", "cost", "1"],
+                      "swerve": ["maneuver=2,", "reaction=1", "cost", "2"]}
+    assert "outcome: collision" in lines
+    assert lines[-1] == ("example: causalsim whatif driving --do maneuver=swerve --vs maneuver=maintain "
+                         "--outcome collision")
+
+
+@pytest.mark.parametrize("name", ["driving_brake", "healthcare", "icecream", "marketing", "policy"])
+def test_scenarios_name_describes_every_scenario(capsys, name):
+    import scenarios
+
+    sc = scenarios.make(name)
+    code, out, _ = run(capsys, "scenarios", name)
+    assert code == 0
+    assert f"context: {', '.join(sc.context)}" in out and f"outcome: {sc.outcome}" in out
+    for label in getattr(sc.actions, "labels", ()):
+        assert any(line.split()[:1] == [label] for line in out.splitlines())
+    if name == "driving_brake":
+        assert "brake_force in [0, 1]" in out and "also sets reaction (hidden)" in out
+
+
+def test_scenarios_unknown_name_is_one_line(capsys):
+    assert "did you mean 'driving'" in one_error_line(capsys, "scenarios", "drivin")
+
+
+# ---------------------------------------------------------------------- start-up
+HEAVY = ("sklearn", "scipy", "matplotlib", "pandas")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["whatif", "--help"]])
+def test_help_imports_no_heavy_library(argv):
+    # -X importtime lists every module the real command imports: deterministic, unlike a timing
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "causalsim", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("usage: causalsim")
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0]
+                for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "causalsim" in imported  # the listing is real
+    assert not imported & set(HEAVY)
+
+
+def test_lazy_parser_shows_the_same_help_as_the_full_one():
+    from causalsim.cli import COMMANDS, build_parser
+
+    assert build_parser(()).format_help() == build_parser().format_help()
+    assert list(COMMANDS) == ["whatif", "graph", "counterfactual", "scenarios", "identify", "estimate"]
+
+
 # ---------------------------------------------------------------------- the real command
 def test_python_m_causalsim_readme_command():
     proc = subprocess.run(
@@ -289,4 +349,4 @@ def test_python_m_causalsim_readme_command():
     _, lo, hi = table["effect"]
     assert lo <= 0 <= hi
     # sunscreen = 5 + 2 * temperature + noise: mean 55, sd sqrt(4 * 25 + 64)
-    assert abs(table["baseline"][0] - 55) < 4 * math.sqrt(164) / math.sqrt(N)
+    assert abs(table["no intervention"][0] - 55) < 4 * math.sqrt(164) / math.sqrt(N)
