@@ -93,6 +93,14 @@ class EpisodeState:
     def batch(self) -> int:
         return len(self.unit)
 
+    def __repr__(self) -> str:
+        """A one-line summary instead of every array."""
+        lo, hi = (int(self.unit.min()), int(self.unit.max())) if self.batch else (0, -1)
+        units = f"unit {lo}" if lo == hi else f"units {lo}-{hi}" if self.batch else "no units"
+        return (f"<EpisodeState {self.scenario.name!r}: batch {self.batch}, {units}, "
+                f"{int(self.terminated.sum())} terminated, {int(self.truncated.sum())} truncated, "
+                f"noise {self.noise.shape}>")
+
     @property
     def layout(self) -> Layout:
         return Layout.of(self.scenario)

@@ -18,6 +18,8 @@ Examples
 >>> from sim.testing import ToyScenario
 >>> env = CausalEnv(ToyScenario(max_units=5))
 >>> treat_all = rollout(env, lambda obs: 1, seed=3)
+>>> treat_all
+<Trajectory 'toy': 5 steps, seed 3, return 2.2101, actions {control: 0, treat: 5}>
 >>> treat_none = counterfactual_rollout(treat_all, lambda obs: 0)
 >>> frame = treat_all.to_frame()
 >>> bool((frame["y[control]"].to_numpy() == treat_none.to_frame()["outcome"].to_numpy()).all())
@@ -62,6 +64,17 @@ class Trajectory:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def __repr__(self) -> str:
+        """A one-line summary; the rows are in :meth:`to_frame`, the world in ``tape``."""
+        labels = [str(r["action_label"]) for r in self.rows]
+        kinds = [str(k) for k in getattr(self.env.scenario.actions, "labels", ()) or ()]
+        actions = ""
+        if labels and 0 < len(kinds) <= 8:  # discrete actions: how often each was taken
+            actions = ", actions {" + ", ".join(f"{k}: {labels.count(k)}" for k in kinds) + "}"
+        total = float(self.rewards.sum()) if self.rows else 0.0
+        return (f"<Trajectory {self.env.scenario.name!r}: {len(self)} steps, seed {self.seed}, "
+                f"return {total:.6g}{actions}>")
 
     @property
     def rewards(self) -> np.ndarray:

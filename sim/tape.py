@@ -59,6 +59,11 @@ class Tape:
     def __len__(self) -> int:
         return len(next(iter(self.noise.values()))) if self.noise else 0
 
+    def __repr__(self) -> str:
+        """A one-line summary instead of every draw."""
+        return (f"<Tape: {len(self)} units x {len(self.noise)} noise nodes, "
+                f"{len(self.exponentials)} timeline draws>")
+
 
 _Gen = np.random.Generator
 

@@ -125,3 +125,21 @@ def test_rollout_errors():
     other = CausalEnv(ToyScenario(max_units=4))
     with pytest.raises(SimError, match="max_units differs"):
         rollout(other, lambda obs: 0, seed=0, tape=traj.tape)
+
+
+def test_large_results_print_as_one_line_summaries():
+    # print(rollout(...)) once dumped every noise array (tens of thousands of characters).
+    env = CausalEnv(ToyScenario(max_units=200))
+    traj = rollout(env, lambda obs: int(obs[0] > 0), seed=0)
+    labels = traj.to_frame()["action_label"]
+    treated = int((labels == "treat").sum())
+    assert repr(traj) == (f"<Trajectory 'toy': 200 steps, seed 0, return {traj.rewards.sum():.6g}, "
+                          f"actions {{control: {200 - treated}, treat: {treated}}}>")
+    draws = len(traj.tape.exponentials)
+    assert repr(traj.tape) == f"<Tape: 200 units x 4 noise nodes, {draws} timeline draws>"
+    assert repr(env.state) == ("<EpisodeState 'toy': batch 1, unit 199, 0 terminated, 1 truncated, "
+                               "noise (4, 200, 1)>")
+    continuous = rollout(CausalEnv(DoseScenario(max_units=50)), lambda obs: np.array([0.5]), seed=0)
+    assert "actions" not in repr(continuous)
+    for obj in (traj, traj.tape, env.state, continuous, continuous.tape, continuous.env.state):
+        assert len(repr(obj)) < 300 and "\n" not in repr(obj)
