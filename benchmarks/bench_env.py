@@ -12,7 +12,7 @@ marketing, policy) with its default parameters, the single environment as
 as ``gymnasium.make_vec(scenarios.env_id(name), num_envs=1024)`` (the native
 ``CausalVectorEnv``) and the scenario object as ``scenarios.make(name)``.
 
-Follows ``BENCHMARKS.md``: every figure is set against a reference timed in the
+Follows the method of ``benchmarks/README.md``: every figure is set against a reference timed in the
 same run, as the median of ``K >= 5`` repeats after a warm-up, with min and max
 beside it, and accuracy beside time. The two sides of a figure are timed
 alternately (A, B, A, B, ...) so that load on a shared machine hits both alike;

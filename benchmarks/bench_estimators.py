@@ -6,7 +6,7 @@ Usage::
     python benchmarks/bench_estimators.py [--json PATH] [--quick] [--no-peers] [--repeats K]
                                           [--sizes N,N,...] [--peer-limit S] [--accuracy-reps R]
 
-Follows ``BENCHMARKS.md``: every row times one of our estimators and the peer
+Follows the method of ``benchmarks/README.md``: every row times one of our estimators and the peer
 a user would pick instead, in the same run, on the same data, with the same
 nuisance models and folds; each side is warmed up once, then the two are timed
 alternately (A, B, A, B, ...) so that load on a shared machine hits both alike,

@@ -6,7 +6,7 @@ Usage::
     python benchmarks/bench_identify.py [--json PATH] [--quick] [--no-peers] [--repeats K]
                                         [--dowhy-timeout S]
 
-Follows ``BENCHMARKS.md``: each query is warmed up, then timed ``K >= 5`` times
+Follows the method of ``benchmarks/README.md``: each query is warmed up, then timed ``K >= 5`` times
 (``time.perf_counter``); a row gives the median over its (X, Y) queries of the
 per-query medians, with the smallest and largest per-query median beside it.
 The reference is DoWhy, timed in the same run on the same graphs and queries,

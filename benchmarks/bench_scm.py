@@ -5,7 +5,7 @@ Usage::
 
     python benchmarks/bench_scm.py [--json PATH] [--quick] [--no-peers] [--repeats K]
 
-Follows ``BENCHMARKS.md``: every figure is a ratio against a reference timed
+Follows the method of ``benchmarks/README.md``: every figure is a ratio against a reference timed
 in the same run on the same data (numpy drawing the same number of normal
 variates, a hand-written numpy loop, or DoWhy's ``gcm``), as the median of
 ``K >= 5`` repeats after a warm-up, with min and max beside it, and accuracy

@@ -1,6 +1,6 @@
 """Smoke test: ``benchmarks/bench_env.py --quick`` runs and writes its figures.
 
-Not a timed test (see BENCHMARKS.md): it only checks that the script runs at
+Not a timed test (see benchmarks/README.md): it only checks that the script runs at
 tiny size, prints its table, and writes JSON with one row per registered
 scenario and positive numbers. The exact checks are deterministic: given the
 same seeds and actions, ``CausalVectorEnv`` (``gymnasium.make_vec``) and

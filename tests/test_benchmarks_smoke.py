@@ -1,6 +1,6 @@
 """Smoke test: ``benchmarks/bench_scm.py --quick`` runs and writes its figures.
 
-Not a timed test (see BENCHMARKS.md): it only checks that the script runs at
+Not a timed test (see benchmarks/README.md): it only checks that the script runs at
 tiny size, prints its table, and writes JSON with every row and positive times.
 Set ``CAUSALSIM_SMOKE_NO_PEERS=1`` to skip the DoWhy rows.
 """
