@@ -421,8 +421,12 @@ def _finite_1d(arm: Any, x: Any) -> np.ndarray:
 
 
 def _decimals(largest: float, spread: float) -> int:
-    """Decimals for three significant digits of ``largest`` that also resolve ``spread``."""
-    d = 2 - math.floor(math.log10(largest)) if largest > 0 else 3
+    """Decimals for four significant digits of ``largest`` that also resolve ``spread``.
+
+    The rule of the command line's tables (:func:`causalsim.report.decimals`), so that a
+    figure and the table printed with it show the same digits.
+    """
+    d = 3 - math.floor(math.log10(largest)) if largest > 0 else 4
     if math.isfinite(spread) and spread > 1e-9 * max(largest, 1e-300):
         d = max(d, -math.floor(math.log10(spread)))
     return int(min(max(d, 0), 8))
@@ -434,45 +438,54 @@ def _mean_interval(a: np.ndarray) -> tuple[float, float]:
     return float(a.mean()), half
 
 
-def _point_row(ax: Axes, row: float, mean: float, half: float, color: str,
-               clip: tuple[float, float] = (-math.inf, math.inf)) -> None:
-    """A point with its 95% interval as a horizontal bar, and the numbers above it."""
+def _point_row(ax: Axes, row: int, mean: float, half: float, color: str,
+               clip: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, str]:
+    """A point with its 95% interval as a horizontal bar; returns where and what to write above it."""
     lo, hi = max(mean - half, clip[0]), min(mean + half, clip[1])
     if math.isfinite(half):
         ax.errorbar([mean], [row], xerr=[[mean - lo], [hi - mean]], fmt="o", color=color,
                     markersize=7, elinewidth=2.2, capsize=5, capthick=1.6, zorder=3)
         d = _decimals(abs(mean), half)
-        text = f"{mean:.{d}f}   [{lo:.{d}f}, {hi:.{d}f}]"
-    else:
-        ax.plot([mean], [row], "o", color=color, markersize=7, zorder=3)
-        text = f"{mean:.4g} (one value: no interval)"
-    ax.text(mean, row - 0.14, text, ha="center", va="bottom", fontsize=9, color="0.15")  # above
+        return mean, f"{mean:.{d}f}   [{lo:.{d}f}, {hi:.{d}f}]"
+    ax.plot([mean], [row], "o", color=color, markersize=7, zorder=3)
+    return mean, f"{mean:.4g} (one value: no interval)"
 
 
-def _rows_axes(ax: Axes, labels: Sequence[str]) -> None:
+def _rows_axes(ax: Axes, labels: Sequence[str], notes: Sequence[tuple[float, str]]) -> None:
+    """Rows top to bottom, each point's numbers above it (towards the middle: never clipped)."""
     k = len(labels)
     ax.set_yticks(range(k), labels)
-    ax.set_ylim(k - 0.45, -0.55)  # first row at the top, room for the numbers above each point
+    ax.set_ylim(k - 0.45, -0.6)  # first row at the top, room for the numbers above each point
     ax.grid(axis="x", color="0.9", zorder=0)
     ax.tick_params(axis="y", length=0)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
+    middle = sum(ax.get_xlim()) / 2
+    for row, (x, note) in enumerate(notes):
+        ax.text(x, row - 0.16, note, ha="left" if x <= middle else "right", va="bottom",
+                fontsize=9, color="0.15")
 
 
 def _proportions(ax: Axes, arms: dict[str, np.ndarray], outcome: str) -> None:
-    highest = 0.0
+    notes, highest = [], 0.0
     for i, a in enumerate(arms.values()):
         mean, half = _mean_interval(a)
-        _point_row(ax, i, mean, half, f"C{i % 10}", clip=(0.0, 1.0))
+        notes.append(_point_row(ax, i, mean, half, f"C{i % 10}", clip=(0.0, 1.0)))
         highest = max(highest, mean + (half if math.isfinite(half) else 0.0))
-    _rows_axes(ax, list(arms))
     ax.set_xlim(0.0, 1.0 if highest > 0.6 else math.ceil(highest * 1.35 * 20 + 1e-9) / 20 or 0.05)
-    ax.set_xlabel(f"share of units with {outcome} = 1")
-    ax.set_title("Proportion under each arm, with its 95% interval", fontsize=10, loc="left")
+    _rows_axes(ax, list(arms), notes)
+    name = outcome.removesuffix(" [0/1]")  # the unit says again that it is binary
+    ax.set_xlabel(f"share of units with {name} = 1")
+    ax.set_title("Each arm: the share, with its 95% interval", fontsize=10, loc="left")
 
 
 def _histograms(ax: Axes, arms: dict[str, np.ndarray], outcome: str, bins: int) -> None:
-    edges = np.histogram_bin_edges(np.concatenate(list(arms.values())), bins=int(bins))
+    pooled = np.concatenate(list(arms.values()))
+    lo, hi = float(pooled.min()), float(pooled.max())
+    if np.array_equal(pooled, np.round(pooled)) and hi - lo < bins:  # counts: one bar per value
+        edges = np.arange(lo - 0.5, hi + 1.0)
+    else:
+        edges = np.histogram_bin_edges(pooled, bins=int(bins))
     for i, (arm, a) in enumerate(arms.items()):
         color, mean = f"C{i % 10}", float(a.mean())
         ax.hist(a, bins=edges, density=True, histtype="stepfilled", alpha=0.35, color=color,
@@ -481,19 +494,20 @@ def _histograms(ax: Axes, arms: dict[str, np.ndarray], outcome: str, bins: int) 
     ax.set_xlabel(outcome)
     ax.set_ylabel("density")
     ax.legend(frameon=False)
-    ax.set_title("Distribution under each arm (dashed: its mean)", fontsize=10, loc="left")
+    ax.set_title("Each arm: the distribution (dashed: its mean)", fontsize=10, loc="left")
 
 
 def _effect(ax: Axes, diff: np.ndarray, label: str, what: str) -> None:
     mean, half = _mean_interval(diff)
-    _point_row(ax, 0, mean, half, "black")
-    ax.axvline(0.0, color="0.45", linestyle="--", linewidth=1.0, zorder=1)
-    _rows_axes(ax, [label])
+    note = _point_row(ax, 0, mean, half, "black")
+    ax.axvline(0.0, color="0.3", linestyle="--", linewidth=1.0, zorder=2.5)
     reach = max(abs(mean) + (half if math.isfinite(half) else 0.0), 1e-12)
     ax.set_xlim(-1.3 * reach if mean - half < 0.3 * reach else -0.15 * reach,
                 1.3 * reach if mean + half > -0.3 * reach else 0.15 * reach)
+    _rows_axes(ax, [label], [note])
     ax.set_xlabel(what)
-    ax.set_title("Effect on the same units (paired), with its 95% interval", fontsize=10, loc="left")
+    ax.set_title("The effect on the same units (paired), with its 95% interval", fontsize=10,
+                 loc="left")
 
 
 def plot_distribution(
@@ -521,7 +535,8 @@ def plot_distribution(
     outcome : str
         Name of the outcome, for the axis labels.
     bins : int
-        Number of shared histogram bins (not used for a 0/1 outcome).
+        Number of shared histogram bins (not used for a 0/1 outcome; whole numbers
+        spanning fewer than ``bins`` values get one bin per value).
     paired : bool
         The two arms hold the same units, in the same order: add the effect panel.
     ax : matplotlib.axes.Axes, optional
@@ -570,16 +585,16 @@ def plot_distribution(
     with matplotlib.rc_context(_RC):
         if ax is None:
             top = 0.5 * len(arms) + 1.2 if binary else 3.6
-            fig = Figure(figsize=(6.4, top + (1.4 if paired else 0.0)), layout="constrained")
+            fig = Figure(figsize=(7.0, top + (1.4 if paired else 0.0)), layout="constrained")
             FigureCanvasAgg(fig)
             axes = fig.subplots(2, 1, height_ratios=[top, 1.4]) if paired else [fig.add_subplot()]
             ax = axes[0]
         (_proportions(ax, arms, outcome) if binary else _histograms(ax, arms, outcome, bins))
         if paired:
             (first, y0), (second, y1) = arms.items()
-            what = (f"difference in the share with {outcome} = 1" if binary
+            what = (f"difference in the share with {outcome.removesuffix(' [0/1]')} = 1" if binary
                     else f"difference in {outcome}")
-            _effect(axes[1], y1 - y0, f"{second} − {first}", what)
+            _effect(axes[1], y1 - y0, f"{second}\n− {first}", what)
     return ax.figure
 
 

@@ -322,7 +322,7 @@ def test_paired_adds_the_effect_of_the_unit_differences():
     p, lo, hi = interval_of(effect, 0)
     half = 1.959963984540054 * d.std(ddof=1) / np.sqrt(d.size)
     assert p == pytest.approx(d.mean()) and hi - lo == pytest.approx(2 * half)
-    assert [t.get_text() for t in effect.get_yticklabels()] == ["do(x=1) − baseline"]
+    assert [t.get_text() for t in effect.get_yticklabels()] == ["do(x=1)\n− baseline"]
     assert effect.get_xlim()[0] < d.mean() < 0 < effect.get_xlim()[1]  # the zero line shows
     assert any(list(ln.get_xdata()) == [0, 0] for ln in effect.lines)
     # the paired interval is narrower than two independent means would give
@@ -339,3 +339,10 @@ def test_paired_continuous_outcome_keeps_the_histograms():
     p, lo, hi = interval_of(effect, 0)
     assert p == pytest.approx(3.0) and hi - lo == pytest.approx(0.0, abs=1e-9)
     assert effect.get_xlabel() == "difference in sales"
+
+
+def test_whole_numbers_get_one_bin_per_value():
+    rng = np.random.default_rng(6)
+    ax = plot_distribution({"a": rng.poisson(3, 500), "b": rng.poisson(5, 500)}).axes[0]
+    xs = np.unique(np.round(ax.patches[0].get_path().vertices[:, 0], 9))
+    assert np.allclose(xs - 0.5, np.round(xs - 0.5))  # edges halfway between the counts
