@@ -46,6 +46,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
+
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    CParser = None
 
 from causal.errors import CausalSimError, GraphError, SpecError
 from causal.expr import ALLOWED_FUNCTIONS, CONSTANTS, compile_expr, parse_distribution
@@ -164,8 +172,21 @@ def _restore(data: Any) -> Any:
     return data
 
 
-class _SpecLoader(yaml.SafeLoader):
-    """YAML's safe loader without anchors/aliases (no "billion laughs") and without duplicate keys."""
+class _TooManyNodes(Exception):
+    """Internal: the ``nodes`` mapping of a YAML spec has more than ``_MAX_NODES`` entries."""
+
+
+class _SpecHooks:
+    """The spec rules of both YAML loaders, checked while composing and constructing.
+
+    No anchors/aliases (no "billion laughs"), nesting at most :data:`MAX_NESTING`
+    levels, integers of at most :data:`MAX_INT_DIGITS` digits, keys that are
+    scalars and not repeated, at most ``_MAX_NODES`` nodes (counted without
+    building the rest). Both loaders run this same Python code on the same
+    events, so the checks and their messages (and marks) are the same.
+    """
+
+    _spec_depth = 0
 
     def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
         if self.check_event(yaml.events.AliasEvent):
@@ -173,16 +194,69 @@ class _SpecLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(
                 None, None, "anchors and aliases (&name / *name) are not allowed in specs",
                 event.start_mark)
-        depth = getattr(self, "_spec_depth", 0)
+        depth = self._spec_depth
         if depth >= MAX_NESTING:
             raise yaml.composer.ComposerError(
                 None, None, f"the YAML is nested more than {MAX_NESTING} levels deep; a spec is a "
                 "flat mapping of nodes", self.peek_event().start_mark)
         self._spec_depth = depth + 1
         try:
+            if (depth == 1 and isinstance(index, yaml.ScalarNode) and index.value == "nodes"
+                    and self.check_event(yaml.events.MappingStartEvent)):
+                return self._compose_nodes(parent, index)
             return super().compose_node(parent, index)
         finally:
             self._spec_depth = depth
+
+    def _compose_nodes(self, parent, index):
+        """The top-level ``nodes`` mapping; past ``_MAX_NODES`` entries the rest is only counted."""
+        self._spec_count_nodes = True
+        return super().compose_node(parent, index)
+
+    def compose_mapping_node(self, anchor):
+        if not getattr(self, "_spec_count_nodes", False):
+            return super().compose_mapping_node(anchor)
+        self._spec_count_nodes = False
+        # Composer.compose_mapping_node, stopping to build after _MAX_NODES entries
+        start = self.get_event()
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(yaml.MappingNode, None, start.implicit)
+        node = yaml.MappingNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        while not self.check_event(yaml.events.MappingEndEvent):
+            if len(node.value) == _MAX_NODES:
+                raise _TooManyNodes(_MAX_NODES + self._count_entries())
+            key = self.compose_node(node, None)
+            node.value.append((key, self.compose_node(node, key)))
+        node.end_mark = self.get_event().end_mark
+        return node
+
+    def _count_entries(self) -> int:
+        """Skip the rest of a mapping's entries (events only), returning how many there were.
+
+        Nesting and aliases are refused on the way, as composing would.
+        """
+        count, depth, level = 0, 0, self._spec_depth  # depth: inside the current entry
+        while depth or not self.check_event(yaml.events.MappingEndEvent):
+            event = self.get_event()
+            if isinstance(event, yaml.events.CollectionEndEvent):
+                depth -= 1
+                continue
+            if isinstance(event, yaml.events.AliasEvent):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "anchors and aliases (&name / *name) are not allowed in specs",
+                    event.start_mark)
+            if level + depth >= MAX_NESTING:
+                raise yaml.composer.ComposerError(
+                    None, None, f"the YAML is nested more than {MAX_NESTING} levels deep; a spec "
+                    "is a flat mapping of nodes", event.start_mark)
+            if not depth:
+                count += 1
+            if isinstance(event, yaml.events.CollectionStartEvent):
+                depth += 1
+        return count // 2
 
     def construct_yaml_int(self, node):
         digits = sum(ch.isdigit() for ch in str(node.value))
@@ -192,7 +266,19 @@ class _SpecLoader(yaml.SafeLoader):
                 node.start_mark)
         return super().construct_yaml_int(node)
 
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            # e.g. `!!int x`, `!!float []`, a date 2026-13-45: a value its tag cannot read
+            what = f" {_show(node.value)}" if isinstance(node, yaml.ScalarNode) else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read{what} as {node.tag.rsplit(':', 1)[-1]} ({type(exc).__name__})",
+                node.start_mark) from None
+
     def construct_mapping(self, node, deep=False):
+        if not isinstance(node, yaml.MappingNode):  # e.g. `!!set x`: SafeConstructor says so
+            return super().construct_mapping(node, deep=deep)
         seen = set()
         for key_node, _ in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -200,14 +286,60 @@ class _SpecLoader(yaml.SafeLoader):
                     None, None, "a key must be a plain name or number, not a list or mapping",
                     key_node.start_mark)
             key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, str) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
+            if isinstance(key, str):  # not e.g. `!!seq x`, a list: SafeConstructor refuses it
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
-_SpecLoader.add_constructor("tag:yaml.org,2002:int", _SpecLoader.construct_yaml_int)
+class _PySpecLoader(_SpecHooks, yaml.SafeLoader):
+    """The spec loader on PyYAML's pure-Python scanner and parser."""
+
+
+_PySpecLoader.add_constructor("tag:yaml.org,2002:int", _PySpecLoader.construct_yaml_int)
+
+if CParser is not None:
+    class _CSpecLoader(_SpecHooks, Composer, CParser, SafeConstructor, Resolver):
+        """The spec loader on libyaml's scanner and parser (C), with the Python composer.
+
+        Only the events come from C; composing and constructing are the same
+        Python code as :class:`_PySpecLoader` runs, so every spec rule holds
+        alike. libyaml words syntax errors its own way: :func:`_parse` then asks
+        the pure-Python loader, so messages do not depend on the loader.
+        """
+
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            Composer.__init__(self)
+
+    _CSpecLoader.add_constructor("tag:yaml.org,2002:int", _CSpecLoader.construct_yaml_int)
+    _SpecLoader: type = _CSpecLoader
+else:  # pragma: no cover - PyYAML built without libyaml
+    _SpecLoader = _PySpecLoader
+
+#: errors of libyaml itself (not of the spec rules above), worded by libyaml
+_SYNTAX_ERRORS = (yaml.scanner.ScannerError, yaml.parser.ParserError, yaml.reader.ReaderError)
+
+
+def _parse(text: str, loader: type | None = None) -> Any:
+    """The YAML of ``text`` (already protected) as Python data, by ``loader`` (default: fastest).
+
+    Raises ``yaml.YAMLError``, ``_TooManyNodes`` or ``RecursionError``, the same
+    for every loader: a syntax error found by libyaml is reported as the
+    pure-Python loader words it (which reads only up to the error).
+    """
+    loader = loader or _SpecLoader
+    yaml.reader.Reader(text)  # non-printable characters, checked for the whole text first
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - safe subclasses
+    except _SYNTAX_ERRORS:
+        if loader is _PySpecLoader:
+            raise
+    return yaml.load(text, Loader=_PySpecLoader)  # noqa: S506
 
 
 def _read(source: Any) -> tuple[Mapping, str]:
@@ -241,7 +373,9 @@ def _read(source: Any) -> tuple[Mapping, str]:
             raise SpecError(f"{label}: the spec is {len(content)} characters long; the limit is "
                             f"{MAX_SPEC_CHARS}")
         try:
-            data = _restore(yaml.load(_protect(content), Loader=_SpecLoader))  # noqa: S506 - safe subclass
+            data = _restore(_parse(_protect(content)))
+        except _TooManyNodes as exc:
+            raise SpecError(f"{label}: at most {_MAX_NODES} nodes, got {exc.args[0]}") from None
         except RecursionError:
             raise SpecError(f"{label}: the YAML is nested too deeply; a spec is a flat mapping of "
                             "nodes") from None
@@ -279,8 +413,13 @@ def _finite(value: int | float, where: str, key: str) -> float:
     return number
 
 
-def _node(name: str, spec: Any, names: frozenset[str], where: str):
-    """(mechanism, noise, hidden, meta) of one node."""
+def _node(name: str, spec: Any, names: frozenset[str], where: str,
+          with_noise: frozenset[str] | None = None):
+    """(mechanism, noise, hidden, meta) of one node.
+
+    ``names`` are the spec's node names, ``with_noise`` the same and ``"noise"``
+    (made once per spec, not once per node: copying it is linear in the nodes).
+    """
     if spec is None:
         spec = {}
     if not isinstance(spec, Mapping):
@@ -315,7 +454,7 @@ def _node(name: str, spec: Any, names: frozenset[str], where: str):
             text = "noise"
         else:
             text = _text(spec["equation"], where, "equation")
-        scope = known | {"noise"}
+        scope = with_noise if with_noise is not None else known | {"noise"}
         expr = compile_expr(text, scope, where=where)
         if expr.uses_noise() and noise is None:
             raise SpecError(f"{where}: the equation uses 'noise' but the node declares none; "
@@ -395,10 +534,11 @@ def load_scm(source: Any) -> SCM:
         if name in reserved or keyword.iskeyword(name):
             raise SpecError(f"{label}: node name {name!r} is reserved; rename it")
     names = frozenset(nodes)
+    with_noise = names | {"noise"}
     mechanisms, noise, hidden, meta = {}, {}, [], {}
     for name, spec in nodes.items():
         where = f"{label}, node {name!r}"
-        mech, nz, is_hidden, info = _node(name, spec, names, where)
+        mech, nz, is_hidden, info = _node(name, spec, names, where, with_noise)
         if name in mech.parents:
             raise SpecError(f"{where}: the node refers to itself ({name!r} in its own equation); "
                             "a node cannot cause itself")
