@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from causal import CausalGraph, CausalSimError, NotIdentifiable
 from causal.identify.estimand import Estimand, identify
@@ -81,6 +82,36 @@ def describe(est: Estimand) -> str:
         head = (f"not identifiable nonparametrically; the mean effect is identified by the "
                 f"instrument {iv.instrument}{given} if the effect is linear and homogeneous")
     return f"{head}\n{est}"
+
+
+def is_scenario_name(spec: str) -> bool:
+    """Whether a SPEC argument names a scenario rather than a YAML file (the rule of ``load_model``)."""
+    try:
+        exists = Path(spec).exists()
+    except (OSError, ValueError):
+        exists = False
+    return not exists and "/" not in spec and not spec.endswith((".yaml", ".yml"))
+
+
+def level_labels(spec: str, node: str) -> dict[float, str]:
+    """The scenario's action labels for the values of ``node`` (``{2.0: "discount"}``); {} if none.
+
+    Raises ScenarioError (a CausalSimError) for an unknown scenario name.
+
+    >>> level_labels("healthcare", "protocol")
+    {0.0: 'standard', 1.0: 'protocol_A', 2.0: 'protocol_B'}
+    """
+    if not is_scenario_name(spec):
+        return {}
+    import scenarios
+
+    acts = scenarios.make(spec).actions
+    out: dict[float, list[str]] = {}
+    for label in getattr(acts, "labels", ()):
+        setting = acts.values(acts.repeat(label, 1))
+        if node in setting:
+            out.setdefault(float(setting[node][0]), []).append(label)
+    return {v: names[0] for v, names in out.items() if len(names) == 1}
 
 
 def _nodes(text: str, what: str) -> list[str]:
