@@ -292,8 +292,32 @@ def _draw_graph(g: CausalGraph, values: dict[str, float], highlight: frozenset[s
                 ports[i, v] = y[v] + (span / 2 - j * span / max(len(ends) - 1, 1))
 
     # ---- figure: own (1 data unit = 1 inch) or the given axes (one shared font scale)
-    xmin = -0.25 - (0.45 if any(layer[a] == layer[b] == 0 for a, b, _ in edges) else 0.0)
-    xmax = x_col[-1] + col_w[-1] / 2 + 0.25
+    # ---- a bidirected edge within a column: an arc beside it, on the side with fewer edges
+    arcs: dict[int, tuple[list, list]] = {}
+    xmin, xmax = -0.25, x_col[-1] + col_w[-1] / 2 + 0.25
+    for i, (a, b, _) in enumerate(edges):
+        if layer[a] != layer[b]:
+            continue
+        k = layer[a]
+        inbound = sum(len(up[el]) for el in layers[k])  # arrowheads crowd the left side
+        outbound = sum(len(down[el]) for el in layers[k])
+        side = 1 if outbound <= inbound else -1
+        edge = x_col[k] + side * col_w[k] / 2
+        room = (x_col[k + side] - side * col_w[k + side] / 2 - edge) * side / 2 \
+            if 0 <= k + side < nlayers else math.inf
+        bulge = min(0.3 + 0.12 * abs(y[a] - y[b]), room / 0.75) * side
+        ends = [(x[v] + side * width[v] / 2, y[v]) for v in (a, b)]
+        verts, codes = [ends[0]], [MplPath.MOVETO]
+        if abs(edge - ends[0][0]) > 1e-6:
+            verts.append((edge, y[a]))
+            codes.append(MplPath.LINETO)
+        verts += [(edge + bulge, y[a]), (edge + bulge, y[b]), (edge, y[b])]
+        codes += [MplPath.CURVE4] * 3
+        if abs(edge - ends[1][0]) > 1e-6:
+            verts.append(ends[1])
+            codes.append(MplPath.LINETO)
+        arcs[i] = verts, codes
+        xmin, xmax = min(xmin, edge + 0.75 * bulge - 0.15), max(xmax, edge + 0.75 * bulge + 0.15)
     ys = [y[v] + height[v] / 2 for v in g.nodes] + [y[v] - height[v] / 2 - value_h for v in g.nodes]
     ys += [y[el] for lay in layers for el in lay]
     ymin, ymax = min(ys) - 0.2, max(ys) + 0.2
@@ -338,11 +362,8 @@ def _draw_graph(g: CausalGraph, values: dict[str, float], highlight: frozenset[s
     for i, ((a, b, bidirected), chain) in enumerate(zip(edges, chains, strict=True)):
         style = {"color": _CONFOUNDED, "linestyle": "--", "arrowstyle": "<|-|>"} if bidirected \
             else {"color": _EDGE, "linestyle": "-", "arrowstyle": "-|>"}
-        if layer[a] == layer[b]:  # arc to the left of the column
-            xa, xb = x[a] - width[a] / 2, x[b] - width[b] / 2
-            bend = min(xa, xb) - 0.35
-            verts = [(xa, y[a]), (bend, y[a]), (bend, y[b]), (xb, y[b])]
-            codes = [MplPath.MOVETO] + [MplPath.CURVE4] * 3
+        if i in arcs:
+            verts, codes = arcs[i]
         else:
             start = (x[a] + width[a] / 2, out_y[i, a])
             verts, codes = [start], [MplPath.MOVETO]

@@ -131,6 +131,19 @@ def test_no_edge_of_a_scenario_graph_runs_through_a_node(name):
     sc = scenarios.make(name)
     ax = draw_graph(sc.scm.graph, actions=sc.actions.nodes, outcomes=sc.outcome).axes[0]
     assert crossings(ax) == []
+    observed = sc.scm.observed_graph  # hidden nodes projected out: many bidirected edges
+    assert crossings(draw_graph(observed, outcomes=sc.outcome).axes[0]) == []
+
+
+def test_bidirected_edges_within_a_column_are_arcs_beside_it():
+    g = CausalGraph.from_string("a <-> b; a <-> c; b -> d; c -> d; a -> d")
+    ax = draw_graph(g).axes[0]
+    assert crossings(ax) == []
+    nodes = boxes(ax)
+    column_left = min(p.get_x() for v, p in nodes.items() if v in "abc")
+    for arrow in arrows(ax):
+        if "<->" in arrow.get_gid():
+            assert arrow.get_path().vertices[:, 0].max() <= column_left + 1e-9  # on the free side
 
 
 def test_values_are_printed_under_the_names():
