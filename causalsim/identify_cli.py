@@ -121,6 +121,37 @@ def _nodes(text: str, what: str) -> list[str]:
     return names
 
 
+def categorical_note(scm: object, spec: str, treatment: str, strategy: str | None,
+                     outcome: Sequence[str] = ("Y",)) -> str | None:
+    """A line saying the treatment is categorical, with its levels, and what that means for the formula.
+
+    None unless ``treatment`` has a categorical mechanism with more than two levels.
+
+    >>> from causalsim.cli import load_model
+    >>> print(categorical_note(load_model("marketing"), "marketing", "action", "backdoor", ["conversion"]))
+    action is categorical with 4 levels (0 none, 1 email, 2 discount, 3 ad): the formula holds for each \
+level a, and the effect of a against a control c is E[conversion | do(action=a)] - E[conversion | \
+do(action=c)], one per contrast (causalsim estimate --treat LEVEL --control LEVEL)
+    """
+    from causal import Categorical
+
+    mech = getattr(scm, "mechanisms", {}).get(treatment)
+    k = getattr(mech, "k", None) if isinstance(mech, Categorical) else None
+    if not k or k <= 2:
+        return None
+    names = level_labels(spec, treatment)
+    levels = ", ".join(f"{i} {names[float(i)]}" if float(i) in names else str(i) for i in range(k))
+    head = f"{treatment} is categorical with {k} levels ({levels})"
+    if strategy == "iv":
+        return (f"{head}: the instrumental estimand is one slope over its codes, the effect of no level; if "
+                "the instrument moves units between two levels only, it identifies that contrast (for "
+                "compliers) with the treatment recoded to that level's 0/1 indicator")
+    y = ", ".join(outcome)
+    return (f"{head}: the formula holds for each level a, and the effect of a against a control c is "
+            f"E[{y} | do({treatment}=a)] - E[{y} | do({treatment}=c)], one per contrast (causalsim estimate "
+            "--treat LEVEL --control LEVEL)")
+
+
 def _graph(args: argparse.Namespace) -> CausalGraph:
     if (args.spec is None) == (args.graph is None):
         raise CausalSimError("give either a model SPEC (a YAML file or a scenario name) or "
@@ -143,9 +174,18 @@ def run(args: argparse.Namespace) -> int:
         g = _graph(args)
         treatment, outcome = _nodes(args.treatment, "treatment"), _nodes(args.outcome, "outcome")
         try:
-            print(describe(identify(g, treatment, outcome)))
+            est = identify(g, treatment, outcome)
+            lines = [describe(est)]
+            strategy = None if est.no_effect else est.strategy
         except NotIdentifiable as exc:
-            print(" ".join(str(exc).split()))
+            lines, strategy = [" ".join(str(exc).split())], None
+        if args.spec is not None and len(treatment) == 1 and strategy is not None:
+            from causalsim.cli import load_model
+
+            note = categorical_note(load_model(args.spec), args.spec, treatment[0], strategy, outcome)
+            if note:
+                lines.append(note)
+        print("\n".join(lines))
         return 0
     except (CausalSimError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__

@@ -132,3 +132,30 @@ def test_registered_defaults_follow_cli_convention(identify_cli, capsys):
     ns = identify_cli.parser.parse_args(["identify", "--graph", "X->Y", "--treatment", "X",
                                          "--outcome", "Y"])
     assert ns.run(ns, []) == 0 and ns.func(ns) == 0
+
+
+def test_categorical_treatment_is_stated_with_its_levels(identify_cli, tmp_path):
+    # issue 12: healthcare's 3-level protocol was treated as a number
+    code, out, err = identify_cli("healthcare", "--treatment", "protocol", "--outcome", "recovery_days")
+    assert code == 0 and err == ""
+    assert out.splitlines()[2] == (
+        "protocol is categorical with 3 levels (0 standard, 1 protocol_A, 2 protocol_B): the instrumental "
+        "estimand is one slope over its codes, the effect of no level; if the instrument moves units between "
+        "two levels only, it identifies that contrast (for compliers) with the treatment recoded to that "
+        "level's 0/1 indicator")
+    code, out, _ = identify_cli("marketing", "--treatment", "action", "--outcome", "conversion")
+    assert code == 0 and out.splitlines()[2].startswith(
+        "action is categorical with 4 levels (0 none, 1 email, 2 discount, 3 ad): the formula holds for each "
+        "level a, and the effect of a against a control c is E[conversion | do(action=a)] - E[conversion | "
+        "do(action=c)], one per contrast")
+    spec = tmp_path / "dose.yaml"
+    spec.write_text("nodes:\n"
+                    "  z: {noise: normal(0, 1)}\n"
+                    "  arm: {type: categorical, probs: [1, exp(z), exp(-z)]}\n"
+                    "  y: {equation: arm + z + noise, noise: normal(0, 1)}\n")
+    code, out, _ = identify_cli(str(spec), "--treatment", "arm", "--outcome", "y")
+    assert code == 0 and out.splitlines()[2].startswith("arm is categorical with 3 levels (0, 1, 2): ")
+    # binary treatments, hedges and no-effect answers get no such line
+    hedge = identify_cli("icecream", "--treatment", "advert", "--outcome", "ice_cream")[1]
+    assert len(hedge.splitlines()) == 1
+    assert len(identify_cli(str(spec), "--treatment", "y", "--outcome", "arm")[1].splitlines()) == 2
