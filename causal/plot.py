@@ -291,7 +291,6 @@ def _draw_graph(g: CausalGraph, values: dict[str, float], highlight: frozenset[s
             for j, (_, i) in enumerate(ends):
                 ports[i, v] = y[v] + (span / 2 - j * span / max(len(ends) - 1, 1))
 
-    # ---- figure: own (1 data unit = 1 inch) or the given axes (one shared font scale)
     # ---- a bidirected edge within a column: an arc beside it, on the side with fewer edges
     arcs: dict[int, tuple[list, list]] = {}
     xmin, xmax = -0.25, x_col[-1] + col_w[-1] / 2 + 0.25
@@ -318,6 +317,7 @@ def _draw_graph(g: CausalGraph, values: dict[str, float], highlight: frozenset[s
             codes.append(MplPath.LINETO)
         arcs[i] = verts, codes
         xmin, xmax = min(xmin, edge + 0.75 * bulge - 0.15), max(xmax, edge + 0.75 * bulge + 0.15)
+    # ---- figure: own (1 data unit = 1 inch) or the given axes (one shared font scale)
     ys = [y[v] + height[v] / 2 for v in g.nodes] + [y[v] - height[v] / 2 - value_h for v in g.nodes]
     ys += [y[el] for lay in layers for el in lay]
     ymin, ymax = min(ys) - 0.2, max(ys) + 0.2
@@ -328,7 +328,7 @@ def _draw_graph(g: CausalGraph, values: dict[str, float], highlight: frozenset[s
         ncol = len(handles) if legend_w <= max(xmax - xmin, 6.0) else math.ceil(len(handles) / 2)
         rows = math.ceil(len(handles) / ncol)
         legend_h, title_h = 0.25 + 0.22 * rows, 0.45 if title else 0.0
-        need_w = max(xmax - xmin, legend_w / rows + 0.3)
+        need_w = max(xmax - xmin, legend_w / rows + 0.3, _text_width(title or "", 12.0) + 0.4)
         xmin, xmax = (xmin + xmax - need_w) / 2, (xmin + xmax + need_w) / 2
         ymin, ymax = ymin - legend_h, ymax + title_h
         fig = Figure(figsize=(xmax - xmin, ymax - ymin), dpi=100)
