@@ -433,7 +433,11 @@ def _run_arms(data: pd.DataFrame, estimand: Any, arms: Arms, ns: argparse.Namesp
         _check_positivity(data, formula, estimand, arms, a)
         est = estimate(data, formula, "plugin", level=ns.level, seed=ns.seed, treat=float(a),
                        control=float(arms.control), **options)
-        _print_estimate(est, arms.name(a), outcome)
+        print(format_estimate(est, arms.name(a), outcome))
+        diag = dict(est.diagnostics)
+        means = (f"E[{outcome} | do({x}={arms.short(a)})] = {_sig(diag.pop('mean_treated'), 4)}, "
+                 f"E[{outcome} | do({x}={arms.short(arms.control)})] = {_sig(diag.pop('mean_control'), 4)}")
+        print("; ".join(p for p in (means, format_diagnostics(diag)) if p))
 
 
 def _check_positivity(data: pd.DataFrame, formula: Estimand, estimand: Estimand, arms: Arms, a: Any) -> None:
@@ -482,7 +486,10 @@ def _arms_diagnostics(fit: MultiArm, arms: Arms, outcome: str) -> str:
         parts.append(f"{fit.cross_fit}-fold cross-fitting")
     pairs = zip(fit.levels_, fit.means_["mean"], strict=True)
     means = ", ".join(f"{arms.short(v)} {_sig(m, 4)}" for v, m in pairs)
-    parts.append(f"E[{outcome} | do({arms.column})]: {means}")
+    if fit.method == "difference" or "propensity_min" not in d and fit.method != "regression":
+        parts.append(f"mean {outcome} by level: {means}")
+    else:
+        parts.append(f"E[{outcome} | do({arms.column})]: {means}")
     counts = zip(fit.levels_, fit.means_["n"], strict=True)
     parts.append("units: " + ", ".join(f"{arms.short(v)} {k}" for v, k in counts))
     return "; ".join(parts)
