@@ -38,12 +38,29 @@ as a float array with columns in the order of ``covariates`` (select columns by
 position, e.g. in a ``ColumnTransformer``), and is cloned before fitting.
 
 Overlap is checked on every fit: a propensity of exactly 0 or 1 (perfect
-separation) raises :class:`~causal.errors.EstimationError`; propensities
-outside ``[overlap_warn, 1 - overlap_warn]`` emit an :class:`OverlapWarning`
-with the range, the count and the effective sample size of the weights.
-Trimming (``trim=``) *drops* units outside a propensity range and refits the
-nuisance models on the rest (Crump, Hotz, Imbens & Mitnik 2009): the estimand
-becomes the effect in that overlap population, never a clipped-weight hybrid.
+separation) raises :class:`~causal.errors.EstimationError`; propensities outside
+``[overlap_warn, 1 - overlap_warn]``, or weights whose Kish effective sample size
+falls below :data:`MIN_ESS_FRACTION` of an arm, emit an :class:`OverlapWarning`
+with the range, the count and the effective sample size of the weights used.
+Trimming (``trim=``) *drops* units outside a propensity range (Crump, Hotz,
+Imbens & Mitnik 2009): the estimand becomes the effect in that overlap
+population. :class:`IPW` refits its propensity model on the retained units;
+:class:`AIPW` trims on the propensities its scores use (out-of-fold ones when
+cross-fitting) and refits nothing, since ``e(X)`` and ``E[Y | T, X]`` are the
+same functions in a population selected on ``X`` — a refit on a smaller sample
+would only extrapolate again.
+
+:class:`AIPW` also clips the propensities in its scores to ``[clip, 1 - clip]``
+(default 0.01, so no residual is weighted by more than 100): out-of-fold
+propensities can be far more extreme than in-sample ones (a training fold
+without any treated unit of a rare covariate cell sends that coefficient
+towards infinity), and a few residuals divided by ``1e-5`` then swamp the
+estimate. Clipping changes only the weights of the outcome residuals, so the
+score stays unbiased when the outcome model is correct; the intervals account
+for it (the scores and their influence function use the clipped propensities,
+and a clipped propensity does not move with the propensity fit in the stacked
+equations). :class:`IPW` does not clip: its clipped weights would estimate a
+hybrid, not the effect; trim instead.
 
 References
 ----------
@@ -87,7 +104,7 @@ from causal.estimators._fastfit import gram, matmul, newton_logistic, tmatmul
 from causal.estimators._overlap import OverlapWarning, overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
 
-__all__ = ["IPW", "AIPW", "OverlapWarning", "default_propensity"]
+__all__ = ["IPW", "AIPW", "MIN_ESS_FRACTION", "OverlapWarning", "default_propensity"]
 
 
 def default_propensity() -> Pipeline:
@@ -111,6 +128,10 @@ def _check_settings(est: Any, name: str) -> tuple[float, float] | None:
         raise EstimationError(f"{name}: level must be in (0, 1), got {est.level!r}")
     if not (isinstance(est.overlap_warn, float | int) and 0 <= est.overlap_warn < 0.5):
         raise EstimationError(f"{name}: overlap_warn must be in [0, 0.5), got {est.overlap_warn!r}")
+    clip = getattr(est, "clip", 0.0)
+    if isinstance(clip, bool) or not (isinstance(clip, float | int) and 0 <= clip < 0.5):
+        raise EstimationError(f"{name}: clip must be a number in [0, 0.5) (the scores use propensities "
+                              f"clipped to [clip, 1 - clip]; 0 disables), got {clip!r}")
     trim = est.trim
     if trim is None:
         return None
@@ -351,11 +372,20 @@ _TRIM_ADVICE = ("Trim (e.g. trim={suggest:g} drops units with propensity outside
                 "att() needs only propensities away from 1")
 
 
-def _overlap(e: np.ndarray, t: np.ndarray, name: str, warn_at: float) -> dict[str, Any]:
+#: :class:`OverlapWarning` also fires when the Kish effective sample size of either arm's weights is
+#: below this fraction of the arm's units, even with every propensity inside the ``overlap_warn`` band:
+#: then a tenth of the units carry the estimate. Measured at n = 1000: 0.75 to 0.94 on the confounded
+#: designs of the tests, 0.37 on Kang & Schafer's (2007) misspecified one; the unclipped out-of-fold
+#: weights of the IHDP-like design of ``test_extreme_propensity.py`` fall to 1 of 141 treated.
+MIN_ESS_FRACTION = 0.1
+
+
+def _overlap(e: np.ndarray, t: np.ndarray, name: str, warn_at: float,
+             used: np.ndarray | None = None) -> dict[str, Any]:
     """Raise on perfect separation, warn on poor overlap; return the overlap diagnostics."""
     suggest = max(0.05, warn_at)
     return overlap_diagnostics(e, t, name, warn_at, _TRIM_ADVICE.format(suggest=suggest, upper=1 - suggest),
-                               stacklevel=4)
+                               stacklevel=4, used=used, min_ess=MIN_ESS_FRACTION)
 
 
 def _fit_trimmed(fit: Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]],
@@ -376,8 +406,10 @@ def _fit_trimmed(fit: Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, A
 
 def _finish(est: Any, name: str, values: np.ndarray, influence: np.ndarray, kept: np.ndarray,
             bounds: tuple[float, float] | None, diag: dict[str, Any]) -> None:
-    n = len(influence)
-    se = influence.std(axis=0, ddof=1) / np.sqrt(n)
+    """Store the results; ``influence`` has a row per retained unit, or per input row (then ``kept``
+    selects the retained ones and the dropped rows carry only nuisance-estimation terms)."""
+    se = influence.std(axis=0, ddof=1) / np.sqrt(len(influence))
+    n = int(kept.sum())
     est.results_ = {"ate": (float(values[0]), float(se[0])), "att": (float(values[1]), float(se[1]))}
     est.ate_, est.att_ = float(values[0]), float(values[1])
     est.influence_ = {"ate": influence[:, 0], "att": influence[:, 1]}
@@ -438,6 +470,16 @@ class IPW(BaseEstimator):
     With a logistic propensity model (see the module notes) the standard
     errors account for its estimation through the stacked estimating
     equations; otherwise the propensities are treated as known.
+
+    Small samples: the interval is a normal approximation, and the Hájek
+    ratio is skewed at small n. On the project's confounded design (two
+    normal confounders, logistic treatment, ``tests/causal/estimators/
+    test_coverage.py``) the 95% interval covers 93.1% ± 0.25 (Monte Carlo,
+    10,000 replications) at n = 300 — the misses one-sided, the sandwich
+    standard error 6% below the sampling sd — and 94.0% ± 0.24 at n = 1000.
+    Expect coverage below nominal with fewer units or poorer overlap; a
+    degrees-of-freedom factor ``sqrt(n / (n - k))`` for the ``k`` stacked
+    parameters recovers only 0.3 points there, so it is not applied.
 
     Examples
     --------
@@ -552,10 +594,21 @@ class AIPW(BaseEstimator):
         refits on the same data identical; ``None`` draws the folds from
         NumPy's global random state.
     trim : float or (float, float), optional
-        Drop units with propensity outside ``[eps, 1 - eps]`` or
-        ``[low, high]`` and refit all nuisance models on the rest.
+        Drop units whose propensity (out-of-fold when cross-fitting, as the
+        scores use it) lies outside ``[eps, 1 - eps]`` or ``[low, high]``. The
+        nuisance models are not refitted: trimming selects on ``X``, which
+        leaves ``e(X)`` and ``E[Y | T, X]`` unchanged, while a refit would
+        extrapolate again. With ``cross_fit=None`` the standard error still
+        accounts for the nuisance fits on every unit.
+    clip : float
+        The scores use the propensities clipped to ``[clip, 1 - clip]``
+        (default 0.01: no residual weighted by more than 100; 0 disables).
+        ``propensity_`` and the overlap range report the fitted values,
+        ``diagnostics["n_clipped"]`` how many were clipped.
     overlap_warn : float
-        :class:`OverlapWarning` threshold (0 disables).
+        :class:`OverlapWarning` threshold (0 disables): propensities outside
+        ``[overlap_warn, 1 - overlap_warn]``, or an effective sample size of
+        the (clipped) weights below :data:`MIN_ESS_FRACTION` of an arm.
     level : float
         Confidence level.
 
@@ -563,11 +616,14 @@ class AIPW(BaseEstimator):
     ----------
     propensity_, mu0_, mu1_ : ndarray
         Fitted (out-of-fold when cross-fitting) nuisance predictions of the
-        retained units.
+        retained units; ``propensity_`` before clipping.
     scores_ : ndarray
-        The per-unit AIPW pseudo-outcomes ``phi`` whose mean is ``ate_``.
+        The per-unit AIPW pseudo-outcomes ``phi`` (with clipped propensities)
+        whose mean is ``ate_``.
     influence_ : dict
-        Per-unit influence-function values for ``"ate"`` and ``"att"``.
+        Per-unit influence-function values for ``"ate"`` and ``"att"``: of the
+        retained units, or, when trimmed with ``cross_fit=None``, of every
+        input row (the dropped ones carry only the nuisance-estimation terms).
     propensity_models_, outcome_models_ : list
         Fitted models, one (pair ``(arm 0, arm 1)``) per fold.
     kept_ : ndarray of bool
@@ -586,6 +642,17 @@ class AIPW(BaseEstimator):
     other learners the nuisances are treated as known, which the orthogonal
     score justifies when both converge.
 
+    Cross-fitting with few treated units can make out-of-fold propensities
+    far more extreme than in-sample ones. On an IHDP-like design (747 units,
+    141 treated, 25 covariates, near separation; see
+    ``tests/causal/estimators/test_extreme_propensity.py``) the unclipped
+    2-fold estimate over 100 outcome draws had mean 10.5 and sd 50.4 for a
+    true effect of 4, with out-of-fold propensities down to 5e-5; with the
+    default ``clip=0.01`` it is 4.06 (sd 0.90, 96 of 100 intervals cover),
+    in-sample (``cross_fit=None``) 3.99 (sd 0.15). When the warning reports a
+    small effective sample size, prefer ``cross_fit=None`` with parametric
+    nuisances, more folds, or trimming.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -601,12 +668,13 @@ class AIPW(BaseEstimator):
 
     def __init__(self, propensity: Any = None, outcome: Any = None, cross_fit: int | None = 2,
                  random_state: Any = 0, trim: float | tuple[float, float] | None = None,
-                 overlap_warn: float = 0.01, level: float = 0.95) -> None:
+                 clip: float = 0.01, overlap_warn: float = 0.01, level: float = 0.95) -> None:
         self.propensity = propensity
         self.outcome = outcome
         self.cross_fit = cross_fit
         self.random_state = random_state
         self.trim = trim
+        self.clip = clip
         self.overlap_warn = overlap_warn
         self.level = level
 
@@ -661,43 +729,60 @@ class AIPW(BaseEstimator):
         bounds = _check_settings(self, name)
         k = self._folds(name)
         X, t, y = _prepare(data, name, treatment, outcome, covariates)
-        seed = self._seed()
-        nu, kept, X, t, y = _fit_trimmed(lambda X, t, y: self._nuisances(X, t, y, k, name, seed),
-                                         X, t, y, bounds, name)
-        e, mu0, mu1 = nu["e"], nu["mu0"], nu["mu1"]
-        diag = _overlap(e, t, name, self.overlap_warn)
+        nu = self._nuisances(X, t, y, k, name, self._seed())
+        e_fit, mu0, mu1 = nu["e"], nu["mu0"], nu["mu1"]
+        kept = np.ones(len(t), dtype=bool)
+        if bounds is not None:  # on the propensities the scores use; the nuisances are not refitted
+            kept = (e_fit >= bounds[0]) & (e_fit <= bounds[1])
+            _check_arms(t[kept], name,
+                        after=f" after trimming to propensities in [{bounds[0]:g}, {bounds[1]:g}]")
+        clip = float(self.clip)
+        e = np.clip(e_fit, clip, 1 - clip)
+        diag = _overlap(e_fit[kept], t[kept], name, self.overlap_warn, used=e[kept])
         c = 1 - t
-        p = t.mean()
-        r = e / (1 - e)
+        w = kept.astype(float)
+        w_ate, w_att = w / w.mean(), w / (w @ t / len(t))  # a mean over the retained (treated) units
         phi = mu1 - mu0 + t * (y - mu1) / e - c * (y - mu0) / (1 - e)
-        g = (t - c * r) * (y - mu0)
-        values = np.array([phi.mean(), g.mean() / p])
-        psi = np.column_stack([phi - values[0], (g - t * values[1]) / p])
+        g = (t - c * e / (1 - e)) * (y - mu0)
+        values = np.array([(w_ate @ phi) / len(t), (w @ g) / (w @ t)])
+        psi = np.column_stack([w_ate * (phi - values[0]), w_att * (g - t * values[1])])
         accounted: list[str] = []
         if k == 1:
-            psi = psi + self._m_correction(X, t, y, e, mu0, mu1, p, nu, accounted)
-        self.propensity_, self.mu0_, self.mu1_, self.scores_ = e, mu0, mu1, phi
+            psi = psi + self._m_correction(X, t, y, e_fit, e, mu0, mu1, (w_ate, w_att), nu, accounted)
+        if not kept.all() and k > 1:  # cross-fitted nuisances are treated as known: dropped units add nothing
+            psi = psi[kept] * w.mean()  # per retained unit: (phi - ate) and (g - t att) / share treated
+        self.propensity_, self.mu0_, self.mu1_, self.scores_ = e_fit[kept], mu0[kept], mu1[kept], phi[kept]
         self.propensity_models_, self.outcome_models_ = nu["ps"], nu["out"]
+        n_clipped = int(((e_fit[kept] < clip) | (e_fit[kept] > 1 - clip)).sum())
         _finish(self, name, values, psi, kept, bounds,
-                {**diag, "cross_fit": k if k > 1 else None, "nuisance_accounted": tuple(accounted)})
+                {**diag, "cross_fit": k if k > 1 else None, "nuisance_accounted": tuple(accounted),
+                 "clip": (clip, 1 - clip), "n_clipped": n_clipped})
         return self
 
     @staticmethod
-    def _m_correction(X: np.ndarray, t: np.ndarray, y: np.ndarray, e: np.ndarray, mu0: np.ndarray,
-                      mu1: np.ndarray, p: float, nu: dict[str, Any], accounted: list[str]) -> np.ndarray:
-        """Stacked-equation corrections for parametric nuisances fitted on the same data."""
+    def _m_correction(X: np.ndarray, t: np.ndarray, y: np.ndarray, e_fit: np.ndarray, e: np.ndarray,
+                      mu0: np.ndarray, mu1: np.ndarray, weights: tuple[np.ndarray, np.ndarray],
+                      nu: dict[str, Any], accounted: list[str]) -> np.ndarray:
+        """Stacked-equation corrections for parametric nuisances fitted on the same data.
+
+        ``e_fit`` are the fitted propensities, ``e`` the clipped ones the scores use: a clipped
+        propensity does not move with the fit (``d e / d eta = 0``), an unclipped one moves by
+        ``e (1 - e)``. ``weights`` turn the scores into means over the retained (treated) units,
+        while the nuisance equations run over every unit, as the nuisances were fitted on all.
+        """
         c = 1 - t
+        w_ate, w_att = weights
         out = np.zeros((len(t), 2))
         design = _glm_design(nu["ps"][0], X, "logistic")
         if design is not None:
-            d_e = np.column_stack([-t * (y - mu1) / e**2 - c * (y - mu0) / (1 - e) ** 2,
-                                   -c * (y - mu0) / ((1 - e) ** 2 * p)])
-            v = e * (1 - e)
-            out += _correction(design, d_e, v, v, t - e)
+            d_e = np.column_stack([w_ate * (-t * (y - mu1) / e**2 - c * (y - mu0) / (1 - e) ** 2),
+                                   -w_att * c * (y - mu0) / (1 - e) ** 2])
+            v = e_fit * (1 - e_fit)
+            out += _correction(design, d_e, v * (e == e_fit), v, t - e_fit)
             accounted.append("propensity")
         ones = np.ones(len(t))
-        d_mu = {0: np.column_stack([c / (1 - e) - 1, (c * e / (1 - e) - t) / p]),
-                1: np.column_stack([1 - t / e, np.zeros(len(t))])}
+        d_mu = {0: np.column_stack([w_ate * (c / (1 - e) - 1), w_att * (c * e / (1 - e) - t)]),
+                1: np.column_stack([w_ate * (1 - t / e), np.zeros(len(t))])}
         for arm, mu, ind in ((0, mu0, c), (1, mu1, t)):
             design = _glm_design(nu["out"][0][arm], X, "linear")
             if design is not None:

@@ -9,7 +9,9 @@ below 0.0004, against estimator SEs near 0.07-0.1).
 * :class:`DifferenceInMeans` on a randomised design (treatment a fair coin);
 * :class:`RegressionAdjustment` (Lin 2013, HC2) and :class:`AIPW` (2-fold
   cross-fitted, default nuisances) on the confounded design, where the naive
-  difference is far off (checked below).
+  difference is far off (checked below);
+* :class:`IPW` (Hájek, default propensity) on the confounded design at the small
+  n = 300, over 10,000 replications (see its test for the figures).
 
 ``REPS = 2000`` replications: if the true coverage is 95%, the count is
 Binomial(2000, 0.95), sd 0.49 points, so the band [93%, 97%] is ±4.1 sd and a
@@ -34,7 +36,7 @@ import pytest
 
 from causal import load_scm
 from causal.estimators.simple import DifferenceInMeans, RegressionAdjustment
-from causal.estimators.weighting import AIPW, OverlapWarning
+from causal.estimators.weighting import AIPW, IPW, OverlapWarning
 
 REPS = 2000
 N = 1000
@@ -48,18 +50,18 @@ CONFOUNDED = {"name": "confounded_linear", "nodes": {
 RANDOMISED = {"name": "randomised", "nodes": {**CONFOUNDED["nodes"], "t": {"type": "binary", "logit": "0"}}}
 
 
-def _coverage(scm, fit, label: str, seed0: int) -> float:
+def _coverage(scm, fit, label: str, seed0: int, n: int = N, reps: int = REPS) -> float:
     truth = scm.ate("t", "y", 1, 0, n=2_000_000, seed=seed0 - 1)
     start = time.perf_counter()
     hits, width = 0, 0.0
-    for rep in range(REPS):
-        est = fit(scm.sample(N, seed=seed0 + rep), rep)
+    for rep in range(reps):
+        est = fit(scm.sample(n, seed=seed0 + rep), rep)
         hits += est.covers(truth.value)
         width += est.ci_high - est.ci_low
-    rate = hits / REPS
-    print(f"\n{label}: 95% interval coverage {rate:.1%} over {REPS} replications (n = {N}; truth "
-          f"{truth.value:.4f} ± {truth.stderr:.4f} MC; mean width {width / REPS:.3f}; "
-          f"{time.perf_counter() - start:.1f} s)")
+    rate = hits / reps
+    print(f"\n{label}: 95% interval coverage {rate:.1%} ± {(rate * (1 - rate) / reps) ** 0.5:.1%} MC over "
+          f"{reps} replications (n = {n}; truth {truth.value:.4f} ± {truth.stderr:.4f} MC; mean width "
+          f"{width / reps:.3f}; {time.perf_counter() - start:.1f} s)")
     return rate
 
 
@@ -92,3 +94,32 @@ def test_aipw_covers_on_a_confounded_design():
 
     rate = _coverage(load_scm(CONFOUNDED), fit, "AIPW (2-fold cross-fitting)", 300_000)
     assert 0.93 <= rate <= 0.97
+
+
+#: IPW at a small sample: n = 300 (about 25 units per covariate-effect parameter of the arms' means).
+IPW_N, IPW_REPS = 300, 10_000
+
+
+@pytest.mark.slow
+def test_ipw_covers_at_n_300_on_the_confounded_design():
+    """Hájek IPW with the default logistic propensity (its estimation in the sandwich), n = 300.
+
+    Measured 93.1% ± 0.25 (MC) over 10,000 replications: inside 93-97%, at its lower edge. The
+    misses are one-sided (5.9% above the interval, 0.9% below: the ratio estimator is skewed at this
+    n, and its sandwich SE is 6% short of the sampling sd, 0.207 against 0.220). The small-sample
+    corrections tried gain little: the degrees-of-freedom factor sqrt(n / (n - 5)) for the five
+    stacked parameters gives 93.4%, with a t(n - 5) quantile 93.4%; neither is applied, as they
+    would also move published reproductions (What If's GEE sandwich for NHEFS) for 0.3 points.
+
+    ``IPW_REPS = 10,000``: the coverage count has MC sd 0.26 points at 93%, so the band
+    [93% - 4 sd, 97% + 4 sd] = [91.98%, 98.0%] fails an estimator whose true coverage lies in
+    93-97% with probability below 3e-5 (4 sd, one side), and catches a drop to 91.9% or below.
+    """
+    def fit(d, rep):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OverlapWarning)
+            return IPW().fit(d, treatment="t", outcome="y", covariates=COVS).ate()
+
+    rate = _coverage(load_scm(CONFOUNDED), fit, "IPW (Hajek, n = 300)", 400_000, n=IPW_N, reps=IPW_REPS)
+    sd = (0.93 * 0.07 / IPW_REPS) ** 0.5
+    assert 0.93 - 4 * sd <= rate <= 0.97 + 4 * sd

@@ -302,8 +302,8 @@ def test_clone_and_get_params_round_trip(small):
     est = AIPW(propensity=LogisticRegression(C=2.0), outcome=Ridge(alpha=3.0), cross_fit=3, random_state=5,
                trim=(0.02, 0.97), overlap_warn=0.05, level=0.9)
     params = est.get_params()
-    assert set(params) == {"propensity", "outcome", "cross_fit", "random_state", "trim", "overlap_warn",
-                           "level"}
+    assert set(params) == {"propensity", "outcome", "cross_fit", "random_state", "trim", "clip",
+                           "overlap_warn", "level"}
     copy = clone(est)
     assert copy is not est and copy.propensity is not est.propensity
     assert copy.propensity.get_params() == est.propensity.get_params()
