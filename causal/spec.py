@@ -7,10 +7,21 @@ node and what to change; nothing else escapes.
 
 Limits, checked before anything is built: spec text of at most
 :data:`MAX_SPEC_CHARS` characters (checked before YAML parses it), mappings
-and lists nested at most :data:`MAX_NESTING` levels, integers of at most
-:data:`MAX_INT_DIGITS` digits (any number must be a finite float), keys that
-are plain scalars, node names of at most :data:`MAX_NAME_LENGTH` characters,
-at most 1,000 nodes.
+and lists nested at most :data:`MAX_NESTING` levels, at most
+:data:`MAX_VALUES` values in all, integers of at most :data:`MAX_INT_DIGITS`
+digits (any number must be a finite float), keys that are plain scalars,
+node names of at most :data:`MAX_NAME_LENGTH` characters, at most 1,000
+nodes, expressions of at most :data:`MAX_EXPRESSION_CHARS` characters in all.
+Nesting, values and nodes are counted while YAML is read, which stops at the
+first one over its limit (past 1,000 nodes the rest is only counted).
+
+YAML is read by libyaml (C) when PyYAML has it, else by PyYAML's pure-Python
+parser: only the parsing differs. The limits above are checked by the same
+Python code on both, with the same messages and line numbers, and a syntax
+error is always worded (and placed) as PyYAML's Python parser words it.
+libyaml reads a little text that PyYAML refuses (a tab as a blank, ``?``
+inside a flow scalar, a byte-order mark inside the text); everything else
+reads the same. Loading takes time linear in the size of the spec.
 
 The format::
 
@@ -74,6 +85,14 @@ MAX_NAME_LENGTH = 100  #: longest node name, in characters
 MAX_SPEC_CHARS = 2_000_000  #: longest spec text (YAML), in characters, checked before parsing
 MAX_NESTING = 20  #: deepest nesting of mappings and lists in a spec (YAML or mapping)
 MAX_INT_DIGITS = 300  #: most digits of an integer in a spec (larger ones are no finite float)
+#: most values (keys, values and list items, counted as YAML builds them) in a spec; a spec
+#: of 1,000 nodes with a dozen keys each has about 25,000
+MAX_VALUES = 100_000
+#: most characters of expressions (equations, p, logit, probit, probs) in a spec, in all,
+#: checked before compiling any: compiling costs 2-7 microseconds a character, far more than
+#: reading YAML (1,000 nodes of a dozen full-precision terms each fit)
+MAX_EXPRESSION_CHARS = 500_000
+_MAX_SKIPPED = 300_000  # most YAML events read (not built) to count the nodes past _MAX_NODES
 
 _SHOW = reprlib.Repr()
 _SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother = 3, 60, 60
@@ -91,9 +110,13 @@ def _show(value: Any) -> str:
 
 def _check_data(data: Any, label: str) -> None:
     """Bound nesting and number size of a spec mapping, iteratively, before reading it."""
-    stack = [(data, 0)]
+    stack, count = [(data, 0)], 0
     while stack:
         value, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise SpecError(f"{label}: the spec has more than {MAX_VALUES} values (keys, values and "
+                            "list items); a spec of 1,000 nodes needs far fewer")
         if depth > MAX_NESTING:
             raise SpecError(f"{label}: the spec is nested more than {MAX_NESTING} levels deep; "
                             "a spec is a flat mapping of nodes")
@@ -187,6 +210,7 @@ class _SpecHooks:
     """
 
     _spec_depth = 0
+    _spec_values = 0
 
     def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
         if self.check_event(yaml.events.AliasEvent):
@@ -199,6 +223,11 @@ class _SpecHooks:
             raise yaml.composer.ComposerError(
                 None, None, f"the YAML is nested more than {MAX_NESTING} levels deep; a spec is a "
                 "flat mapping of nodes", self.peek_event().start_mark)
+        self._spec_values += 1
+        if self._spec_values > MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"the spec has more than {MAX_VALUES} values (keys, values and list "
+                "items); a spec of 1,000 nodes needs far fewer", self.peek_event().start_mark)
         self._spec_depth = depth + 1
         try:
             if (depth == 1 and isinstance(index, yaml.ScalarNode) and index.value == "nodes"
@@ -227,19 +256,24 @@ class _SpecHooks:
             self.anchors[anchor] = node
         while not self.check_event(yaml.events.MappingEndEvent):
             if len(node.value) == _MAX_NODES:
-                raise _TooManyNodes(_MAX_NODES + self._count_entries())
+                count, whole = self._count_entries()
+                raise _TooManyNodes(f"{_MAX_NODES + count}" if whole
+                                    else f"at least {_MAX_NODES + count}")
             key = self.compose_node(node, None)
             node.value.append((key, self.compose_node(node, key)))
         node.end_mark = self.get_event().end_mark
         return node
 
-    def _count_entries(self) -> int:
-        """Skip the rest of a mapping's entries (events only), returning how many there were.
+    def _count_entries(self) -> tuple[int, bool]:
+        """Skip the rest of a mapping's entries (events only): (how many, whether that is all).
 
-        Nesting and aliases are refused on the way, as composing would.
+        Nesting and aliases are refused on the way, as composing would. After
+        ``_MAX_SKIPPED`` events it stops counting.
         """
         count, depth, level = 0, 0, self._spec_depth  # depth: inside the current entry
-        while depth or not self.check_event(yaml.events.MappingEndEvent):
+        for _ in range(_MAX_SKIPPED):
+            if not depth and self.check_event(yaml.events.MappingEndEvent):
+                return count // 2, True
             event = self.get_event()
             if isinstance(event, yaml.events.CollectionEndEvent):
                 depth -= 1
@@ -256,7 +290,7 @@ class _SpecHooks:
                 count += 1
             if isinstance(event, yaml.events.CollectionStartEvent):
                 depth += 1
-        return count // 2
+        return (count + 1) // 2, False  # a key seen is an entry
 
     def construct_yaml_int(self, node):
         digits = sum(ch.isdigit() for ch in str(node.value))
@@ -505,6 +539,20 @@ def _node(name: str, spec: Any, names: frozenset[str], where: str,
         raise SpecError(f"{where}: {exc}") from None
 
 
+def _check_expression_size(nodes: Mapping, label: str) -> None:
+    """Refuse, before compiling any, expressions longer than :data:`MAX_EXPRESSION_CHARS` in all."""
+    total = 0
+    for spec in nodes.values():
+        if isinstance(spec, Mapping):
+            for key in ("equation", "p", "logit", "probit", "probs"):
+                value = spec.get(key)
+                for item in value if isinstance(value, list) else (value,):
+                    total += len(item) if isinstance(item, str) else 0
+    if total > MAX_EXPRESSION_CHARS:
+        raise SpecError(f"{label}: the expressions of the spec are {total} characters long in all; "
+                        f"the limit is {MAX_EXPRESSION_CHARS} (split the model, or simplify them)")
+
+
 def load_scm(source: Any) -> SCM:
     """Build an :class:`~causal.scm.SCM` from a YAML file, YAML text or a mapping.
 
@@ -533,6 +581,7 @@ def load_scm(source: Any) -> SCM:
                             f"the limit is {MAX_NAME_LENGTH}")
         if name in reserved or keyword.iskeyword(name):
             raise SpecError(f"{label}: node name {name!r} is reserved; rename it")
+    _check_expression_size(nodes, label)
     names = frozenset(nodes)
     with_noise = names | {"noise"}
     mechanisms, noise, hidden, meta = {}, {}, [], {}

@@ -118,6 +118,38 @@ def test_the_node_count_still_refuses_nesting_and_aliases_past_the_limit(loader)
     assert _message(text + "  y: {unit: [[1]]}\n") == "spec: at most 1000 nodes, got 1002"
 
 
+def test_counting_nodes_past_the_limit_stops_after_a_bounded_read(loader, monkeypatch):
+    monkeypatch.setattr(spec_module, "_MAX_SKIPPED", 1000)  # 300,000 events: about 0.7 s
+    text = _chain(1001) + "  y: {unit: [" + "1, " * 2000 + "1]}\n"
+    assert _message(text) == "spec: at most 1000 nodes, got at least 1002"
+    assert _message(_chain(1100)) == "spec: at most 1000 nodes, got 1100"  # 600 events
+
+
+def test_the_number_of_values_in_a_spec_is_bounded(loader, monkeypatch):
+    monkeypatch.setattr(spec_module, "MAX_VALUES", 1000)  # 100,000: see the timing test below
+    message = _message("nodes:\n  x: {noise: normal(0, 1), unit: [" + "1, " * 1000 + "1]}\n")
+    assert message == ("spec: invalid YAML at line 2, column 3008: the spec has more than 1000 "
+                       "values (keys, values and list items); a spec of 1,000 nodes needs far fewer")
+    assert _message({"nodes": {"x": {"noise": "normal(0, 1)", "unit": [1] * 1000}}}) == (
+        "spec: the spec has more than 1000 values (keys, values and list items); a spec of "
+        "1,000 nodes needs far fewer")
+    load_scm({"nodes": {"x": {"noise": "normal(0, 1)", "unit": "a"}}})
+
+
+def test_the_expressions_of_a_spec_are_bounded_in_all_before_compiling_any():
+    term = " + ".join(["x0"] * 400)  # 1,997 characters, within the limits of one expression
+    nodes = {"x0": {"noise": "normal(0, 1)"}}
+    nodes.update({f"y{i}": {"equation": term} for i in range(251)})
+    nodes["z"] = {"type": "categorical", "probs": ["sigmoid(x0)", "1 - sigmoid(x0)"]}
+    start = time.process_time()
+    assert _message({"nodes": nodes}) == (
+        "spec: the expressions of the spec are 501273 characters long in all; the limit is "
+        "500000 (split the model, or simplify them)")
+    assert time.process_time() - start < 0.5  # refused before compiling
+    del nodes["y0"]
+    spec_module._check_expression_size(nodes, "spec")  # 499,276 characters pass
+
+
 def test_both_loaders_read_valid_specs_alike(loader):
     text = """
 name: icecream   # a comment, with (parentheses, and commas)
@@ -165,3 +197,14 @@ def test_a_1_9_mb_spec_with_too_many_nodes_is_refused_within_two_seconds():
     text = _chain(24_000)
     assert 1_800_000 < len(text) < spec_module.MAX_SPEC_CHARS
     assert _best_time(text, repeat=1) < 2.0  # was 12 s with PyYAML's pure-Python parser
+
+
+@pytest.mark.parametrize("text", [
+    "nodes:\n  x: {noise: normal(0, 1), unit: [" + "1," * 949_000 + "1]}\n",  # was 14 s
+    _chain(1001) + "  y: {unit: [" + "1," * 900_000 + "1]}\n",  # nodes past the limit: 2.2 s
+    "nodes:\n  x0: {noise: normal(0, 1)}\n" + "".join(  # expressions: was 12 s
+        f"  y{i}: {{equation: " + " + ".join(["exp(x0)"] * 190) + "}\n" for i in range(999)),
+], ids=["values", "skipped", "expressions"])
+def test_other_1_9_mb_specs_are_refused_within_two_seconds(text):
+    assert 1_800_000 < len(text) < spec_module.MAX_SPEC_CHARS
+    assert _best_time(text, repeat=1) < 2.0
