@@ -44,11 +44,12 @@ falls below :data:`MIN_ESS_FRACTION` of an arm, emit an :class:`OverlapWarning`
 with the range, the count and the effective sample size of the weights used.
 Trimming (``trim=``) *drops* units outside a propensity range (Crump, Hotz,
 Imbens & Mitnik 2009): the estimand becomes the effect in that overlap
-population. :class:`IPW` refits its propensity model on the retained units;
-:class:`AIPW` trims on the propensities its scores use (out-of-fold ones when
-cross-fitting) and refits nothing, since ``e(X)`` and ``E[Y | T, X]`` are the
-same functions in a population selected on ``X`` — a refit on a smaller sample
-would only extrapolate again.
+population. It acts on the propensities the scores use (out-of-fold ones when
+:class:`AIPW` cross-fits) and refits nothing, since ``e(X)`` and ``E[Y | T, X]``
+are the same functions in a population selected on ``X`` — a refit on the
+smaller sample would only extrapolate to new extreme propensities. Nuisances
+fitted on all units still enter the sandwich through their estimating
+equations over all units (the retained set taken as fixed).
 
 :class:`AIPW` also clips the propensities in its scores to ``[clip, 1 - clip]``
 (default 0.01, so no residual is weighted by more than 100): out-of-fold
@@ -87,7 +88,7 @@ weighting estimator of the average treatment effect on the treated", *Stat* 7(1)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -388,20 +389,25 @@ def _overlap(e: np.ndarray, t: np.ndarray, name: str, warn_at: float,
                                stacklevel=4, used=used, min_ess=MIN_ESS_FRACTION)
 
 
-def _fit_trimmed(fit: Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]],
-                 X: np.ndarray, t: np.ndarray, y: np.ndarray, bounds: tuple[float, float] | None,
-                 name: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Fit the nuisances; with ``bounds`` drop units outside them and refit on the rest."""
-    nu = fit(X, t, y)
-    kept = np.ones(len(t), dtype=bool)
-    if bounds is not None:
-        kept = (nu["e"] >= bounds[0]) & (nu["e"] <= bounds[1])
-        if not kept.all():
-            idx = np.flatnonzero(kept)
-            X, t, y = X[idx], t[idx], y[idx]
-            _check_arms(t, name, after=f" after trimming to propensities in [{bounds[0]:g}, {bounds[1]:g}]")
-            nu = fit(X, t, y)
-    return nu, kept, X, t, y
+def _trim(e: np.ndarray, t: np.ndarray, bounds: tuple[float, float] | None, name: str) -> np.ndarray:
+    """Which units to keep: those whose propensity ``e`` (as the scores use it) lies in ``bounds``.
+
+    Nothing is refitted on the retained units: trimming selects on ``X``, and ``e(X)`` and
+    ``E[Y | T, X]`` are the same functions in a population selected on ``X``; a refit on the smaller
+    sample would only extrapolate to new extreme propensities.
+    """
+    if bounds is None:
+        return np.ones(len(t), dtype=bool)
+    kept = (e >= bounds[0]) & (e <= bounds[1])
+    _check_arms(t[kept], name, after=f" after trimming to propensities in [{bounds[0]:g}, {bounds[1]:g}]")
+    return kept
+
+
+def _embed(rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """``rows`` of the retained units placed in an array over all units, zero for the dropped ones."""
+    out = np.zeros((len(kept), *rows.shape[1:]))
+    out[kept] = rows
+    return out
 
 
 def _finish(est: Any, name: str, values: np.ndarray, influence: np.ndarray, kept: np.ndarray,
@@ -443,9 +449,10 @@ class IPW(BaseEstimator):
         ``False``: Horvitz–Thompson — raw weights ``1/e`` and ``1/(1-e)``.
     trim : float or (float, float), optional
         Drop units with fitted propensity outside ``[eps, 1 - eps]`` (a float
-        ``eps``) or ``[low, high]``, then refit the propensity model on the rest
-        (Crump et al. 2009). The estimand becomes the effect in the retained
-        population; the count dropped is ``diagnostics["n_trimmed"]``.
+        ``eps``) or ``[low, high]`` (Crump et al. 2009); the propensity model
+        is not refitted (see the module notes). The estimand becomes the
+        effect in the retained population; the count dropped is
+        ``diagnostics["n_trimmed"]``.
     overlap_warn : float
         Emit :class:`OverlapWarning` when a propensity lies outside
         ``[overlap_warn, 1 - overlap_warn]`` (0 disables the warning).
@@ -460,7 +467,9 @@ class IPW(BaseEstimator):
         ATE weights ``T/e + (1-T)/(1-e)`` of the retained units.
     propensity_model_ : the fitted classifier.
     influence_ : dict
-        Per-unit influence-function values for ``"ate"`` and ``"att"``.
+        Per-unit influence-function values for ``"ate"`` and ``"att"``: of the
+        retained units, or, when trimmed with a logistic propensity, of every
+        input row (the dropped ones carry only the propensity-estimation term).
     kept_ : ndarray of bool
         Which input rows were used (all, unless trimmed).
     ate_, att_ : float
@@ -511,24 +520,23 @@ class IPW(BaseEstimator):
         name = type(self).__name__
         bounds = _check_settings(self, name)
         X, t, y = _prepare(data, name, treatment, outcome, covariates)
-
-        def fit(X: np.ndarray, t: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-            model, e, final_input = _fit_propensity_input(self.propensity, X, t, name)
-            return {"model": model, "e": e, "input": final_input}
-
-        nu, kept, X, t, y = _fit_trimmed(fit, X, t, y, bounds, name)
-        e = nu["e"]
-        diag = _overlap(e, t, name, self.overlap_warn)
-        values, psi, dpsi_de = _ipw_scores(t, y, e, bool(self.normalized))
-        design = _glm_design(nu["model"], X, "logistic", nu["input"])
+        model, e_fit, final_input = _fit_propensity_input(self.propensity, X, t, name)
+        kept = _trim(e_fit, t, bounds, name)
+        e, tk, yk = e_fit[kept], t[kept], y[kept]
+        diag = _overlap(e, tk, name, self.overlap_warn)
+        values, psi, dpsi_de = _ipw_scores(tk, yk, e, bool(self.normalized))
+        design = _glm_design(model, X, "logistic", final_input)
         accounted: tuple[str, ...] = ()
         if design is not None:
-            v = e * (1 - e)
-            psi = psi + _correction(design, dpsi_de, v, v, t - e)
+            if not kept.all():  # the model was fitted on every unit: its equations run over all rows,
+                share = kept.mean()  # the effect's over the retained ones (a mean over all rows / share)
+                psi, dpsi_de = _embed(psi / share, kept), _embed(dpsi_de / share, kept)
+            v = e_fit * (1 - e_fit)
+            psi = psi + _correction(design, dpsi_de, v, v, t - e_fit)
             accounted = ("propensity",)
         self.propensity_ = e
-        self.weights_ = np.where(t == 1, 1 / e, 1 / (1 - e))
-        self.propensity_model_ = nu["model"]
+        self.weights_ = np.where(tk == 1, 1 / e, 1 / (1 - e))
+        self.propensity_model_ = model
         _finish(self, name, values, psi, kept, bounds,
                 {**diag, "normalized": bool(self.normalized), "nuisance_accounted": accounted})
         return self
@@ -731,11 +739,7 @@ class AIPW(BaseEstimator):
         X, t, y = _prepare(data, name, treatment, outcome, covariates)
         nu = self._nuisances(X, t, y, k, name, self._seed())
         e_fit, mu0, mu1 = nu["e"], nu["mu0"], nu["mu1"]
-        kept = np.ones(len(t), dtype=bool)
-        if bounds is not None:  # on the propensities the scores use; the nuisances are not refitted
-            kept = (e_fit >= bounds[0]) & (e_fit <= bounds[1])
-            _check_arms(t[kept], name,
-                        after=f" after trimming to propensities in [{bounds[0]:g}, {bounds[1]:g}]")
+        kept = _trim(e_fit, t, bounds, name)  # on the propensities the scores use (out-of-fold ones)
         clip = float(self.clip)
         e = np.clip(e_fit, clip, 1 - clip)
         diag = _overlap(e_fit[kept], t[kept], name, self.overlap_warn, used=e[kept])

@@ -51,7 +51,7 @@ from scipy.optimize import brentq
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from causal.estimators._overlap import overlap_diagnostics
-from causal.estimators.weighting import AIPW, OverlapWarning
+from causal.estimators.weighting import AIPW, IPW, OverlapWarning
 
 N, N_COV, EFFECT = 747, 25, 4.0
 DESIGN_SEED = 16
@@ -253,3 +253,55 @@ def test_in_sample_sandwich_accounts_for_clipping_and_trimming(clip, trim):
     scale = np.sqrt(n / (n - 1))                                      # the estimator uses ddof=1
     assert est.ate().stderr == pytest.approx(np.sqrt(V[9, 9]) * scale, rel=1e-4)
     assert est.att().stderr == pytest.approx(np.sqrt(V[10, 10]) * scale, rel=1e-4)
+
+
+@pytest.mark.parametrize("normalized", [True, False], ids=["hajek", "horvitz-thompson"])
+def test_trimmed_ipw_sandwich_keeps_the_propensity_equations_of_every_unit(normalized):
+    """IPW trims without refitting: the propensity equations run over all units, the effect's over
+    the retained ones; the closed form must equal the numerical sandwich of that stacked system."""
+    from scipy.special import expit
+
+    rng = np.random.default_rng(1)
+    n = 1500
+    x = rng.normal(size=(n, 2))
+    t = rng.binomial(1, expit(0.3 + 1.8 * x[:, 0] - 0.8 * x[:, 1])).astype(float)
+    y = 1 + t * (2 + x[:, 0]) + 2 * x[:, 0] - x[:, 1] + rng.normal(size=n)
+    data = pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "t": t, "y": y})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OverlapWarning)
+        est = IPW(LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000), normalized=normalized,
+                  trim=0.05).fit(data, treatment="t", outcome="y", covariates=["x1", "x2"])
+    phi = np.column_stack([np.ones(n), x])
+    c, k = 1 - t, est.kept_.astype(float)
+    assert 0.05 < 1 - k.mean() < 0.5 and est.n_ == k.sum()
+    m = est.propensity_model_
+    beta = np.r_[m.intercept_, m.coef_.ravel()]
+    np.testing.assert_allclose(est.propensity_, expit(phi @ beta)[est.kept_], rtol=1e-12)  # not refitted
+
+    def equations(th):
+        e = expit(phi @ th[:3])
+        r = e / (1 - e)
+        if normalized:     # Hájek: mu1, mu0 (ATE) and mu1t, mu0t (ATT)
+            effect = [t * (y - th[3]) / e, c * (y - th[4]) / (1 - e), t * (y - th[5]), c * r * (y - th[6])]
+        else:
+            effect = [t * y / e - c * y / (1 - e) - th[3], t * y - c * y * r - t * th[4]]
+        return np.column_stack([phi * (t - e)[:, None], *(k * f for f in effect)])
+
+    e = expit(phi @ beta)
+    r = e / (1 - e)
+    if normalized:
+        def mean(w):
+            return (k * w) @ y / (k @ w)
+        theta = np.r_[beta, mean(t / e), mean(c / (1 - e)), mean(t), mean(c * r)]
+    else:
+        theta = np.r_[beta, est.ate_, est.att_]
+    assert np.abs(equations(theta).mean(0)).max() < 1e-6
+    V = _numeric_sandwich(equations, theta, n)
+    if normalized:
+        ate_var, att_var = V[3, 3] + V[4, 4] - 2 * V[3, 4], V[5, 5] + V[6, 6] - 2 * V[5, 6]
+        assert est.ate_ == pytest.approx(theta[3] - theta[4], rel=1e-12)
+    else:
+        ate_var, att_var = V[3, 3], V[4, 4]
+    scale = np.sqrt(n / (n - 1))
+    assert est.ate().stderr == pytest.approx(np.sqrt(ate_var) * scale, rel=1e-4)
+    assert est.att().stderr == pytest.approx(np.sqrt(att_var) * scale, rel=1e-4)
