@@ -480,15 +480,13 @@ class IPW(BaseEstimator):
     errors account for its estimation through the stacked estimating
     equations; otherwise the propensities are treated as known.
 
-    Small samples: the interval is a normal approximation, and the Hájek
-    ratio is skewed at small n. On the project's confounded design (two
-    normal confounders, logistic treatment, ``tests/causal/estimators/
-    test_coverage.py``) the 95% interval covers 93.1% ± 0.25 (Monte Carlo,
-    10,000 replications) at n = 300 — the misses one-sided, the sandwich
-    standard error 6% below the sampling sd — and 94.0% ± 0.24 at n = 1000.
-    Expect coverage below nominal with fewer units or poorer overlap; a
-    degrees-of-freedom factor ``sqrt(n / (n - k))`` for the ``k`` stacked
-    parameters recovers only 0.3 points there, so it is not applied.
+    Small samples: the interval is a normal approximation and the Hájek ratio
+    is skewed at small n. On the project's confounded design
+    (``tests/causal/estimators/test_coverage.py``) the 95% interval covers
+    93.1% ± 0.25 (10,000 replications) at n = 300, with the misses one-sided
+    and the sandwich SE 6% below the sampling sd, and 94.0% ± 0.24 at
+    n = 1000; expect less with fewer units or poorer overlap. A factor
+    ``sqrt(n / (n - k))`` for the ``k`` stacked parameters gains 0.3 points.
 
     Examples
     --------
@@ -650,16 +648,13 @@ class AIPW(BaseEstimator):
     other learners the nuisances are treated as known, which the orthogonal
     score justifies when both converge.
 
-    Cross-fitting with few treated units can make out-of-fold propensities
-    far more extreme than in-sample ones. On an IHDP-like design (747 units,
-    141 treated, 25 covariates, near separation; see
-    ``tests/causal/estimators/test_extreme_propensity.py``) the unclipped
-    2-fold estimate over 100 outcome draws had mean 10.5 and sd 50.4 for a
-    true effect of 4, with out-of-fold propensities down to 5e-5; with the
-    default ``clip=0.01`` it is 4.06 (sd 0.90, 96 of 100 intervals cover),
-    in-sample (``cross_fit=None``) 3.99 (sd 0.15). When the warning reports a
-    small effective sample size, prefer ``cross_fit=None`` with parametric
-    nuisances, more folds, or trimming.
+    Out-of-fold propensities can be far more extreme than in-sample ones. On
+    an IHDP-like design (``tests/causal/estimators/test_extreme_propensity.py``:
+    747 units, 25 covariates, near separation, true effect 4) the unclipped
+    2-fold estimate had mean 10.5, sd 50.4 over 100 outcome draws; with
+    ``clip=0.01`` 4.06, sd 0.90; in-sample (``cross_fit=None``) 3.99, sd 0.15.
+    With a small effective sample size in the warning, prefer ``cross_fit=None``
+    with parametric nuisances, more folds, or trimming.
 
     Examples
     --------
