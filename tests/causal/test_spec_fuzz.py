@@ -47,7 +47,7 @@ nodes:                         # any order; parents are read off the equations
         f"  x{i}: {{equation: 0.5 * x{i - 1} + 0.1 * x{i - 2} + noise, noise: normal(0, 1)}}\n"
         if i > 1 else f"  x{i}: {{noise: normal(0, 1)}}\n" for i in range(12)),
     "nodes:\n  u: {noise: uniform(0, 1)}\n  v: {equation: clip(u * 3, 0, 2) + noise, "
-    "noise: laplace(0, 1)}\n  w: {type: binary, p: u}\n",
+    "noise: gumbel(0, 1)}\n  w: {type: binary, p: u}\n",
 ]
 
 # pieces a mutation may insert: YAML syntax, pathological values, odd keys and characters
@@ -115,6 +115,13 @@ def _mutate_text(text: str, rng) -> str:
             else:
                 words.insert(j, words[i] * int(rng.integers(1, 4)))
             text = " ".join(words)
+        elif kind == 5 and rng.random() < 0.4:  # replace an expression
+            at = max(text.find("equation: "), text.find("logit: "), text.find("p: "))
+            if at >= 0:
+                start = text.index(" ", at) + 1
+                end = min(len(text), *(i for i in (text.find(",", start), text.find("\n", start),
+                                                   text.find("}", start)) if i >= 0))
+                text = text[:start] + _expression(rng) + text[end:]
         elif kind == 5:  # put a pathological value after a key
             keys = [k for k in ("noise: ", "equation: ", "p: ", "logit: ", "probs: ", "unit: ",
                                 "type: ", "hidden: ", "name: ") if k in text]
@@ -132,6 +139,39 @@ def _mutate_text(text: str, rng) -> str:
             lines.insert(i, " " * indent + key + ": " + _piece(rng))
             text = "\n".join(lines)
     return text
+
+
+_TOKENS = ["x", "y", "temperature", "mood", "noise", "pi", "e", "0", "1", "-1", "0.5", "1e308",
+           "1e-320", "1e999", "9" * 400, "0x1F", "1_000", "1j", "True", "None", "'a'", "...", "+", "-",
+           "*", "/", "%", "**", "//", "@", "<", "<=", "==", "!=", "and", "or", "not", "if", "else",
+           "lambda", ":=", ",", "(", ")", "[", "]", "exp(", "log(", "sqrt(", "where(", "clip(",
+           "sigmoid(", "maximum(", "abs(", "tanh(", "foo(", "__import__(", ".real", "ｘ", "é", " ",
+           "\n", "#"]
+
+
+def _expression(rng) -> str:
+    """A random expression: mostly well-formed arithmetic, sometimes token soup."""
+    if rng.random() < 0.3:
+        return "".join(_TOKENS[int(i)] + " " for i in rng.integers(0, len(_TOKENS),
+                                                                    int(rng.integers(1, 12))))
+    names = ["x", "y", "temperature", "mood", "noise", "1e308", "0", "-2.5", "pi"]
+    funcs = ["exp", "log", "sqrt", "sigmoid", "tanh", "abs", "log1p", "expm1", "floor", "sign"]
+    ops = ["+", "-", "*", "/", "%", "**", "<", ">=", "==", "and", "or"]
+
+    def build(depth: int) -> str:
+        roll = rng.random()
+        if depth <= 0 or roll < 0.3:
+            return names[int(rng.integers(0, len(names)))]
+        if roll < 0.5:
+            return f"{funcs[int(rng.integers(0, len(funcs)))]}({build(depth - 1)})"
+        if roll < 0.55:
+            return f"where({build(depth - 1)}, {build(depth - 1)}, {build(depth - 1)})"
+        if roll < 0.6:
+            return f"clip({build(depth - 1)}, -1, 1)"
+        if roll < 0.65:
+            return f"not {build(depth - 1)}"
+        return f"({build(depth - 1)} {ops[int(rng.integers(0, len(ops)))]} {build(depth - 1)})"
+    return build(int(rng.integers(1, 6)))
 
 
 _VALUES = [None, True, False, 0, 1, -1, 0.5, 2.0, float("nan"), float("inf"), -float("inf"),
@@ -160,13 +200,16 @@ def _structured(data: dict, rng) -> dict:
                 int(rng.integers(0, len(_VALUES)))]
         elif kind == 2 and node:
             del node[list(node)[int(rng.integers(0, len(node)))]]
-        elif kind == 3:  # an equation reading other nodes
+        elif kind == 3:  # an expression reading other nodes
             others = [names[int(i)] for i in rng.integers(0, len(names), 3)]
             ops = ["+", "*", "-", "/", "**", "<", "and"]
             expr = others[0]
             for other in others[1:]:
                 expr += f" {ops[int(rng.integers(0, len(ops)))]} {other}"
-            node["equation"] = expr + (" + noise" if rng.random() < 0.5 else "")
+            if rng.random() < 0.5:
+                expr = _expression(rng).replace("x", others[0]).replace("y", others[1])
+            key = ["equation", "equation", "logit", "p", "probit"][int(rng.integers(0, 5))]
+            node[key] = expr + (" + noise" if rng.random() < 0.5 else "")
         else:  # rename or drop the node
             new = [name + "_2", "noise", "exp", "x" * 101, "x\n", "2x", 7, None, "pi"][
                 int(rng.integers(0, 9))]
@@ -270,6 +313,11 @@ def _run(count: int, seed: int, *, both_loaders: bool = True):
         if spent > worst:
             worst, worst_source = spent, source
     return counts, worst, worst_source
+
+
+def test_the_seed_specs_are_valid():
+    for text in _seeds():
+        assert len(load_scm(text).sample(5, seed=0)) == 5
 
 
 def test_a_short_fuzz_run_loads_or_refuses_every_spec():
