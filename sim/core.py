@@ -378,12 +378,16 @@ def context_samples(state: EpisodeState, actions: Sequence[Any], draws: int, rng
     every action (common random numbers). Their means are ``E[R | do(a), context]``."""
     sc = state.scenario
     noise, st = _context_noise(state, row, draws, rng)
-    out = np.empty((len(actions), draws))
-    for i, a in enumerate(actions):
-        batch = sc.actions.repeat(a, draws)
-        values = sc.outcomes(noise, batch, st)
-        out[i] = values[node] if node is not None else sc.total_reward(values, batch)[0]
-    return out
+    k = len(actions)
+    if k == 1:
+        batch = sc.actions.repeat(actions[0], draws)
+    else:  # every action on the same draws, in one evaluation (elementwise: the same numbers)
+        noise = {v: np.tile(x, k) for v, x in noise.items()}
+        st = {v: np.tile(x, k) if np.ndim(x) else x for v, x in st.items()}
+        batch = np.concatenate([sc.actions.repeat(a, draws) for a in actions])
+    values = sc.outcomes(noise, batch, st)
+    out = values[node] if node is not None else sc.total_reward(values, batch)[0]
+    return np.asarray(out, dtype=np.float64).reshape(k, draws)
 
 
 def context_value(state: EpisodeState, actions: Sequence[Any], draws: int, rng: np.random.Generator,

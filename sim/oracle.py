@@ -18,6 +18,9 @@ noises, with common random numbers across actions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,10 +30,27 @@ from sim.core import EpisodeState
 from sim.env import CausalEnv
 from sim.errors import SimError
 
-__all__ = ["Regret", "context_values", "unit_values", "regret"]
+__all__ = ["Regret", "context_values", "unit_values", "regret", "sealed"]
+
+_SEALED: ContextVar[str | None] = ContextVar("causalsim_oracle_sealed", default=None)
+
+
+@contextmanager
+def sealed(who: str) -> Iterator[None]:
+    """Within this block the oracle refuses to answer (:class:`SimError` naming ``who``): the
+    evaluation runs an agent's own code sealed, so an agent that reads the truth fails loudly."""
+    token = _SEALED.set(who)
+    try:
+        yield
+    finally:
+        _SEALED.reset(token)
 
 
 def _state(env) -> tuple[CausalEnv, EpisodeState]:
+    who = _SEALED.get()
+    if who is not None:
+        raise SimError(f"{who} read the truth (sim.oracle) while acting: only the oracle and "
+                       "clairvoyant baselines may")
     base = env.unwrapped if hasattr(env, "unwrapped") else env
     if not isinstance(base, CausalEnv):
         raise SimError(f"the oracle needs a CausalEnv, got {type(base).__name__}")

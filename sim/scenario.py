@@ -300,6 +300,69 @@ class Scenario(ABC):
         """Logged data: the behaviour policy (the SCM's own action mechanism), observed nodes only."""
         return self._static_scm().sample(n, as_rng(rng))
 
+    def reward_nodes(self) -> tuple[str, ...]:
+        """The nodes the reward reads, besides the action (topological order)."""
+        out = self.__dict__.get("_reward_nodes")
+        if out is None:
+            read: set[str] = set()
+
+            class Spy(dict):
+                def __getitem__(self, key: str) -> Any:
+                    read.add(key)
+                    return super().__getitem__(key)
+
+                def get(self, key: str, default: Any = None) -> Any:
+                    read.add(key)
+                    return super().get(key, default)
+
+            actions = self.actions.repeat(self.actions.enumerate()[0] if hasattr(self.actions.space, "n")
+                                          else self.actions.space.low, 2)
+            values = self.outcomes(self.scm.sample_noise(2, 0), actions, self.initial_state())
+            self.total_reward(Spy(values), actions)
+            order = self.scm.graph.topological_order()
+            out = self.__dict__["_reward_nodes"] = tuple(v for v in order if v in read)
+        return out
+
+    def logged_actions(self, data: pd.DataFrame) -> np.ndarray:
+        """The agent's action that each row of logged ``data`` took, read off its observed action
+        nodes: indices for discrete actions (a label whose observed settings match), else the
+        values ``(n, k)``."""
+        observed = [v for v in self.actions.nodes if v not in self.scm.hidden]
+        missing = [v for v in observed if v not in data.columns]
+        if not observed or missing:
+            raise ScenarioError(f"the logs of {self.name!r} do not record the action node(s) "
+                                f"{missing or list(self.actions.nodes)}")
+        cols = np.column_stack([data[v].to_numpy(dtype=np.float64) for v in observed])
+        if not hasattr(self.actions.space, "n"):
+            return cols
+        table = np.column_stack([self.actions.value(v, np.asarray(self.actions.enumerate()))
+                                 for v in observed])
+        if len({tuple(r) for r in table.tolist()}) < len(table):
+            raise ScenarioError(f"the actions of {self.name!r} differ only in hidden nodes: "
+                                "the logs cannot tell them apart")
+        match = (cols[:, None, :] == table[None, :, :]).all(axis=2)
+        bad = ~match.any(axis=1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ScenarioError(f"logged row {row} has action values {cols[row].tolist()} for "
+                                f"{observed}, which no action of {self.name!r} sets")
+        return match.argmax(axis=1).astype(np.int64)
+
+    def logged_rewards(self, data: pd.DataFrame) -> np.ndarray:
+        """The reward of each row of logged ``data`` (the scenario's :meth:`reward` of its
+        recorded values and action; the state at its initial value, as in logged data)."""
+        need = [v for v in self.reward_nodes() if v not in self.actions.nodes]
+        hidden = [v for v in need if v in self.scm.hidden or v not in data.columns]
+        if hidden:
+            raise ScenarioError(f"the reward of {self.name!r} reads {hidden}, which the logs do not "
+                                "record: it cannot be computed from logged data")
+        actions = self.logged_actions(data)
+        values = {v: data[v].to_numpy(dtype=np.float64) for v in need}
+        values.update(self.actions.values(actions))
+        for k, x in self.state_values(self.initial_state()).items():
+            values.setdefault(k, np.full(len(data), float(x)))
+        return np.asarray(self.total_reward(values, actions)[0], dtype=np.float64)
+
     def rct(self, n: int, rng: Any = None) -> pd.DataFrame:
         """A randomised trial: actions drawn uniformly from the action space, observed nodes only."""
         rng = as_rng(rng)

@@ -326,3 +326,24 @@ def test_truth_is_seeded():
     b = ToyScenario().truth(n=500, seed=3).value("treat")
     c = ToyScenario().truth(n=500, seed=4).value("treat")
     assert a == b and a != c
+
+
+def test_logged_actions_and_rewards_are_the_rewards_of_the_logged_rows():
+    import scenarios
+    from sim.errors import ScenarioError
+
+    sc = scenarios.make("driving")
+    full = sc.scm.sample(3000, seed=4, hidden=True)        # every node, hidden ones too
+    logs = full[list(sc.scm.observed)]
+    actions = sc.logged_actions(logs)
+    np.testing.assert_array_equal(actions, full["maneuver"].to_numpy().astype(np.int64))
+    values = {v: full[v].to_numpy(dtype=np.float64) for v in full.columns}
+    expected = sc.total_reward(values, actions)[0]
+    np.testing.assert_array_equal(sc.logged_rewards(logs), expected)
+    assert sc.reward_nodes() == ("collision", "impact_speed", "discomfort", "delay")
+    with pytest.raises(ScenarioError, match="do not record"):
+        sc.logged_rewards(logs.drop(columns="collision"))
+    with pytest.raises(ScenarioError, match="which no action"):
+        sc.logged_actions(logs.assign(maneuver=7))
+    with pytest.raises(ScenarioError, match="do not record the action"):
+        scenarios.make("policy").logged_actions(scenarios.make("policy").observational(50, 0))
