@@ -198,18 +198,28 @@ def _ols_qr(X: np.ndarray, y: np.ndarray, *, cov_type: str, names: Sequence[str]
     return beta, bread @ meat @ bread
 
 
-def _check_separation(XcovT: np.ndarray, t: np.ndarray, name: str) -> dict[str, Any]:
-    """Raise, as weighting and matching do, when the covariates perfectly separate the arms.
+_OVERLAP_ADVICE = ("Regression adjustment then extrapolates its outcome model into the region where one "
+                   "arm has few or no units, so the estimate rests on the model's functional form there. "
+                   "Restrict the data to where both groups occur, use IPW or AIPW with trimming (trim=0.05 "
+                   "drops units with propensity outside [0.05, 0.95]; the estimand becomes the effect in the "
+                   "overlap population), or change the estimand: att() needs only propensities away from 1")
 
-    Regression would then compare treated and control units that share no covariate values: the
-    effect is pure extrapolation of the outcome model. The check fits the default propensity model
-    (:func:`~causal.estimators.weighting.default_propensity`) and returns its overlap diagnostics
-    (propensity range, effective sample sizes), kept as ``overlap_``; it does not warn on poor overlap.
+
+def _check_overlap(XcovT: np.ndarray, t: np.ndarray, name: str, warn_at: float) -> dict[str, Any]:
+    """Raise on perfect separation and warn on poor overlap, as weighting and matching do.
+
+    Regression compares treated and control units through its outcome model: where one arm has
+    (almost) no units, the effect there is (almost) pure extrapolation of that model. The check fits
+    the default propensity model (:func:`~causal.estimators.weighting.default_propensity`) and
+    returns its overlap diagnostics (propensity range, effective sample sizes), kept as ``overlap_``;
+    it warns with :class:`~causal.estimators.OverlapWarning` on the same terms as :class:`IPW`.
     """
-    from causal.estimators.weighting import _fit_propensity_input  # scikit-learn: imported on first use
+    # scikit-learn: imported on first use
+    from causal.estimators.weighting import MIN_ESS_FRACTION, _fit_propensity_input
 
     _, e, _ = _fit_propensity_input(None, np.ascontiguousarray(XcovT.T), t, name)
-    return overlap_diagnostics(e, t, name, 0.0, "")
+    # stacklevel 4: the warning points at the caller of fit (overlap_diagnostics, this, fit, caller)
+    return overlap_diagnostics(e, t, name, warn_at, _OVERLAP_ADVICE, stacklevel=4, min_ess=MIN_ESS_FRACTION)
 
 
 class RegressionAdjustment(BaseEstimator):
@@ -222,6 +232,13 @@ class RegressionAdjustment(BaseEstimator):
         interactions the coefficient is a variance-weighted average of effects,
         not the ATE, when effects are heterogeneous.
     cov_type : "HC0" | "HC1" | "HC2" | "HC3"
+    overlap_warn : float
+        Emit :class:`~causal.estimators.OverlapWarning` when a fitted
+        propensity lies outside ``[overlap_warn, 1 - overlap_warn]``, or the
+        effective sample size of the inverse-propensity weights falls below
+        :data:`~causal.estimators.weighting.MIN_ESS_FRACTION` of an arm, as
+        in :class:`IPW` and :class:`AIPW` (0 disables the warning, not the
+        separation error). Only with covariates.
     level : float
 
     Notes
@@ -237,23 +254,31 @@ class RegressionAdjustment(BaseEstimator):
     section 5.3). It is zero under a constant effect. ``interacted=False``
     does not target the ATE under heterogeneity and gets no such term.
 
-    Covariates that perfectly separate treated from control units (the
-    default logistic propensity model fits a probability of exactly 0 or 1)
-    raise :class:`~causal.errors.EstimationError`, as in :class:`IPW`,
-    :class:`AIPW` and the matching estimators: the effect would be pure
-    extrapolation of the outcome model. The propensity range and effective
-    sample sizes are in ``overlap_`` (empty without covariates).
+    Overlap is checked as in :class:`IPW`, :class:`AIPW` and the matching
+    estimators, with the default logistic propensity model: covariates that
+    perfectly separate treated from control units (a fitted probability of
+    exactly 0 or 1) raise :class:`~causal.errors.EstimationError`, since the
+    effect would be pure extrapolation of the outcome model; poor overlap
+    short of that (see ``overlap_warn``) emits an
+    :class:`~causal.estimators.OverlapWarning`, since regression then
+    extrapolates exactly where the data are thin, and its interval reflects
+    the outcome model's fit, not that extrapolation. The propensity range and
+    effective sample sizes are in ``overlap_`` (empty without covariates).
     """
 
     def __init__(self, interacted: bool = True, cov_type: Literal["HC0", "HC1", "HC2", "HC3"] = "HC2",
-                 level: float = 0.95) -> None:
+                 overlap_warn: float = 0.01, level: float = 0.95) -> None:
         self.interacted = interacted
         self.cov_type = cov_type
+        self.overlap_warn = overlap_warn
         self.level = level
 
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | None = None) -> RegressionAdjustment:
         name = type(self).__name__
+        w = self.overlap_warn
+        if isinstance(w, bool) or not (isinstance(w, float | int) and 0 <= w < 0.5):
+            raise EstimationError(f"{name}: overlap_warn must be in [0, 0.5), got {w!r}")
         covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
         frame = check_columns(data, estimator=name, treatment=treatment, outcome=outcome,
                               covariates=covariates)
@@ -292,7 +317,7 @@ class RegressionAdjustment(BaseEstimator):
             if not self.interacted:
                 self.results_["att"] = self.results_["ate"]
                 break
-        self.overlap_ = _check_separation(XcovT, t, name) if p else {}
+        self.overlap_ = _check_overlap(XcovT, t, name, float(w)) if p else {}
         self.fitted_ = True
         return self
 

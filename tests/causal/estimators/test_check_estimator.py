@@ -48,18 +48,8 @@ ESTIMATORS = [cls() for cls in DESIGNS] + [
     DiD(design="2x2"), DiD(control="notyet"),
 ]
 
-_NO_OVERLAP_WARNING = (
-    "RegressionAdjustment neither warns nor raises on poor overlap (propensities near 0 and 1, short "
-    "of perfect separation): its overlap diagnostic is computed with warn_at=0.0 "
-    "(simple._check_separation), by the decision of commit 179920b ('no overlap warning: that stays "
-    "with the weighting and matching estimators'); the effect is then an extrapolation of the outcome "
-    "model without a word")
-
-
 def expected_failures(est: Any) -> dict[str, str]:
     """The checks known to fail, by estimator (``xfail(strict=True)``: they fail the suite once fixed)."""
-    if isinstance(est, RegressionAdjustment):
-        return {"poor overlap": _NO_OVERLAP_WARNING}
     return {}
 
 
@@ -321,6 +311,5 @@ def test_conformance_on_other_seeds(est: Any, seed: int) -> None:
     """The suite is not tuned to seed 0 (each seed's coverage check fails a calibrated interval with
     probability 0.001; matching without bias correction, biased by about 0.4 standard errors with two
     covariates, about 0.004)."""
-    for name, check in estimator_checks(est, seed=seed):
-        if not (isinstance(est, RegressionAdjustment) and name == "poor overlap"):
-            check(est)
+    for _, check in estimator_checks(est, seed=seed):
+        check(est)

@@ -3,12 +3,15 @@ the binary check, and the population-variance term of Lin's regression adjustmen
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from causal.errors import EstimationError
 from causal.estimators import simple
+from causal.estimators._overlap import OverlapWarning
 from causal.estimators.base import as_binary, check_columns, normal_interval
 from causal.estimators.simple import RegressionAdjustment, ols
 
@@ -138,3 +141,32 @@ def test_perfect_separation_raises_as_weighting_does(interacted: bool) -> None:
     d = RegressionAdjustment(interacted=interacted).fit(data, **fit).overlap_
     assert 0 < d["propensity_min"] < d["propensity_max"] < 1 and d["ess"] > 0
     assert RegressionAdjustment().fit(data, treatment="t", outcome="y").overlap_ == {}
+
+
+def _overlap_data(slope: float, n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Treatment with propensity ``sigmoid(slope * x)``: the larger the slope, the poorer the overlap."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    t = rng.binomial(1, 1 / (1 + np.exp(-slope * x)))
+    return pd.DataFrame({"x": x, "t": t, "y": 2 * t + x + rng.normal(size=n)})
+
+
+@pytest.mark.parametrize("interacted", [True, False])
+def test_poor_overlap_warns_as_weighting_does(interacted: bool) -> None:
+    # Regression extrapolates its outcome model exactly where overlap is poor: it warns as IPW/AIPW do
+    # (issue 11). Propensity sigmoid(6 x) on 2000 normal x: its fitted range reaches far beyond
+    # [0.01, 0.99] (at |x| > 0.77, about 44% of the units); sigmoid(0.5 x) stays inside (|x| < 9.2).
+    fit = {"treatment": "t", "outcome": "y", "covariates": ["x"]}
+    poor = _overlap_data(6.0)
+    with pytest.warns(OverlapWarning, match=r"RegressionAdjustment: \d+ of 2000 propensity scores lie "
+                                            r"outside \[0.01, 0.99\].*extrapolates") as record:
+        est = RegressionAdjustment(interacted=interacted).fit(poor, **fit)
+    assert all(w.filename == __file__ for w in record)  # points at the caller of fit
+    assert est.overlap_["n_outside_overlap"] > 0 and est.overlap_["overlap_band"] == (0.01, 0.99)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RegressionAdjustment(interacted=interacted, overlap_warn=0).fit(poor, **fit)  # 0 disables
+        good = RegressionAdjustment(interacted=interacted).fit(_overlap_data(0.5), **fit)
+    assert good.overlap_["n_outside_overlap"] == 0
+    with pytest.raises(EstimationError, match=r"overlap_warn must be in \[0, 0.5\), got 0.5"):
+        RegressionAdjustment(overlap_warn=0.5).fit(poor, **fit)
