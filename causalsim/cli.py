@@ -2,7 +2,7 @@
 
 Subcommands::
 
-    causalsim whatif SPEC --do NODE=VALUE [--do ...] [--vs NODE=VALUE ...] --outcome NODE
+    causalsim whatif SPEC --do NODE=VALUE [--do ...] [--vs NODE=VALUE ...] [--outcome NODE]
                      [--n N] [--seed S] [--out DIR]
     causalsim graph SPEC [--out graph.png] [--dot]
     causalsim counterfactual SPEC --unit NODE=VALUE,... --do NODE=VALUE [...] [--samples N] [--seed S]
@@ -117,10 +117,18 @@ def cmd_whatif(ns: argparse.Namespace, argv: Sequence[str]) -> int:
     ivs, vs_ivs = _merge(dos), _merge(vs)
     if ns.out is not None:  # fail before the simulation if the folder cannot be made
         Path(ns.out).mkdir(parents=True, exist_ok=True)
-    result = run_whatif(scm, ivs, ns.outcome, labels=[d.label for d in dos], n=ns.n, seed=ns.seed,
+    outcome = ns.outcome
+    if outcome is None:
+        if sc is None:
+            from causalsim.args import ArgumentError
+
+            raise ArgumentError("--outcome is required for a model spec: name the node to report; "
+                                f"nodes: {', '.join(scm.nodes)}")
+        outcome = sc.outcome
+    result = run_whatif(scm, ivs, outcome, labels=[d.label for d in dos], n=ns.n, seed=ns.seed,
                         vs=vs_ivs, vs_labels=[d.label for d in vs],
                         natural="the logged policy" if sc is not None else "no intervention")
-    print(format_whatif(result))
+    print(format_whatif(result, default_outcome=ns.outcome is None))
     if ns.out is not None:
         paths = write_whatif(result, ns.out, argv=argv, spec=ns.spec, interventions=ivs, vs=vs_ivs)
         print("wrote " + ", ".join(str(p) for p in paths))
@@ -163,22 +171,27 @@ def describe_graph(scm: SCM) -> str:
 
 
 def cmd_graph(ns: argparse.Namespace, argv: Sequence[str]) -> int:
-    scm = load_model(ns.spec)
-    fig = kind = None
+    sc = load_scenario(ns.spec)
+    scm = sc.scm if sc is not None else load_model(ns.spec)
+    fig = None
     if ns.out is not None:  # check the file type before printing anything
         from causal.plot import draw_graph
         from causalsim.args import ArgumentError
 
-        fig = draw_graph(scm.graph, title=scm.name)
+        if sc is None:
+            fig = draw_graph(scm.graph, title=scm.name)
+        else:  # as the docs draw it (docs/figures.py): action and outcome nodes marked
+            fig = draw_graph(scm.graph, actions=sc.actions.nodes, outcomes=sc.outcome,
+                             title=f"{sc.name}: the causal graph")
         kind = Path(ns.out).suffix.lstrip(".").lower() or "png"
-        if not Path(ns.out).resolve().parent.is_dir():
-            raise ArgumentError(f"--out {ns.out!r}: the folder {str(Path(ns.out).parent)!r} does not exist")
         if kind not in fig.canvas.get_supported_filetypes():
             raise ArgumentError(f"--out {ns.out!r}: cannot write .{kind} files; use a name "
                                 "ending in .png (or .svg, .pdf)")
     print(scm.graph.to_dot() if ns.dot else describe_graph(scm))
     if fig is not None:
-        fig.savefig(ns.out, dpi=100, format=kind)
+        from causal.plot import save_figure
+
+        save_figure(fig, ns.out)  # creates missing folders, as whatif --out does
         # with --dot, stdout stays pure DOT (pipe it to `dot -Tsvg`)
         print(f"wrote {ns.out}", file=sys.stderr if ns.dot else sys.stdout)
     return 0
@@ -318,7 +331,9 @@ def _add_whatif(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--vs", action="append", metavar="NODE=VALUE",
                    help="the baseline's intervention, in the form of --do (repeat for several nodes); "
                         "default: no intervention (a scenario's logged policy)")
-    p.add_argument("--outcome", required=True, metavar="NODE", help="the node to report")
+    p.add_argument("--outcome", metavar="NODE",
+                   help="the node to report (required for a model spec; default for a scenario: "
+                        "its outcome)")
     p.add_argument("--n", type=_int_at_least(2), default=100_000, help="units (default 100000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", metavar="DIR",

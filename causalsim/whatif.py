@@ -151,9 +151,10 @@ def _do_label(labels: Sequence[str]) -> str:
 
 
 
-def format_whatif(r: WhatIf) -> str:
+def format_whatif(r: WhatIf, *, default_outcome: bool = False) -> str:
     """The what-if table: baseline, intervened and effect (intervened minus baseline, unit by
-    unit), each with its 95% interval; the line above the table names the baseline."""
+    unit), each with its 95% interval; the line above the table names the baseline.
+    ``default_outcome`` says that the outcome is the scenario's, not named by ``--outcome``."""
     unit = f" [{r.unit}]" if r.unit else ""
     rows = [["", "mean", "95% interval"]]
     arms = [r.summaries["baseline"], r.summaries["intervened"]]
@@ -165,7 +166,8 @@ def format_whatif(r: WhatIf) -> str:
     rows.append(["effect", fmt(s.mean, d), interval(s.lo, s.hi, d)])
     if (rho := r.correlation) is not None:
         rows[-1].append(f"correlation({r.do_nodes[0]}, {r.outcome}) = {rho:.2f}")
-    header = (f"outcome: {r.outcome}{unit} (n = {r.n:,}, seed {r.seed})\n"
+    whose = ", the scenario's outcome" if default_outcome else ""
+    header = (f"outcome: {r.outcome}{unit}{whose} (n = {r.n:,}, seed {r.seed})\n"
               f"contrast: {r.label} vs {r.baseline_label}, on the same units")
     return header + "\n" + table(rows, align="lrll")
 
@@ -184,7 +186,7 @@ def write_whatif(r: WhatIf, out: str | os.PathLike, *, argv: Sequence[str], spec
     The manifest holds no timestamp, so the same arguments write the same bytes
     (up to the package versions it records).
     """
-    from causal.plot import plot_distribution
+    from causal.plot import plot_distribution, save_figure
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -199,9 +201,10 @@ def write_whatif(r: WhatIf, out: str | os.PathLike, *, argv: Sequence[str], spec
 
     unit = f" [{r.unit}]" if r.unit else ""
     names = (r.baseline_label, r.label) if r.baseline_label != r.label else ("baseline", r.label)
+    # the two worlds are the same units (common noise): the figure adds the effect panel
     fig = plot_distribution(dict(zip(names, (r.baseline[r.outcome], r.intervened[r.outcome]), strict=True)),
-                            outcome=f"{r.outcome}{unit}")
-    fig.savefig(png, dpi=100)
+                            outcome=f"{r.outcome}{unit}", paired=True)
+    save_figure(fig, png)
 
     record = {
         "command": "whatif",

@@ -247,18 +247,29 @@ def test_malformed_do_is_one_line(capsys, do):
     (["counterfactual", ICE, "--unit", "temp=30", "--do", "temperature=1"], "temp"),
     (["counterfactual", ICE, "--unit", "temperature", "--do", "temperature=1"], "--unit"),
     (["graph", ICE, "--out", "graph.xyz"], ".png"),
+    (["whatif", ICE, "--do", "temperature=1"], "--outcome is required for a model spec"),
 ])
 def test_bad_input_is_one_line(capsys, argv, needle):
     assert needle in one_error_line(capsys, *argv)
 
 
 def test_usage_errors_exit_2(capsys):
-    for argv in (["whatif", ICE, "--do", "x=1"], ["frobnicate"], ["whatif", ICE, "--do", "x=1",
+    for argv in (["whatif", ICE, "--outcome", "y"], ["frobnicate"], ["whatif", ICE, "--do", "x=1",
                                                                   "--outcome", "y", "--n", "1"]):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_whatif_outcome_defaults_to_the_scenarios_outcome(capsys):
+    argv = ["whatif", "driving", "--do", "maneuver=brake", "--vs", "maneuver=maintain", "--n", "2000"]
+    code, out, err = run(capsys, *argv)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == "outcome: collision [0/1], the scenario's outcome (n = 2,000, seed 0)"
+    code, named, _ = run(capsys, *argv, "--outcome", "collision")
+    assert code == 0 and named.splitlines()[0] == "outcome: collision [0/1] (n = 2,000, seed 0)"
+    assert rows(out) == rows(named)
 
 
 # ---------------------------------------------------------------------- parsing and docs
