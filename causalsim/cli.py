@@ -7,6 +7,7 @@ Subcommands::
     causalsim graph SPEC [--out graph.png] [--dot]
     causalsim counterfactual SPEC --unit NODE=VALUE,... --do NODE=VALUE [...] [--samples N] [--seed S]
     causalsim scenarios [NAME]
+    causalsim evaluate SCENARIO --agents A,B,... [--episodes N] [--knob NAME=V1,V2 ...] [--out DIR]
 
 ``--do`` takes ``x=3`` (set x to 3), ``x+=2`` / ``x-=2`` (shift x's natural
 value) or ``x*=1.1`` (scale it); on a scenario's action node, an action's label
@@ -50,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "causalsim.identify_cli:register"),
     "estimate": ("estimate an effect with its interval from a data file",
                  "causalsim.estimate_cli:register"),
+    "evaluate": ("play decision agents through a scenario and score them by regret",
+                 "causalsim.evaluate_cli:register"),
 }
 
 

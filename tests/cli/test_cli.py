@@ -346,7 +346,8 @@ def test_lazy_parser_shows_the_same_help_as_the_full_one():
     from causalsim.cli import COMMANDS, build_parser
 
     assert build_parser(()).format_help() == build_parser().format_help()
-    assert list(COMMANDS) == ["whatif", "graph", "counterfactual", "scenarios", "identify", "estimate"]
+    assert list(COMMANDS) == ["whatif", "graph", "counterfactual", "scenarios", "identify", "estimate",
+                              "evaluate"]
 
 
 # ---------------------------------------------------------------------- the real command
