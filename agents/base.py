@@ -131,6 +131,20 @@ class Agent:
         return f"<{type(self).__name__} {self.name!r} for {self.scenario.name!r}>"
 
 
+def one_thread(fn):
+    """Run ``fn`` with OpenMP limited to one thread: scikit-learn's gradient boosting spins
+    its threads, and on a busy machine a fit that takes a second can take a minute and more."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return fn(*args, **kwargs)
+    return wrapper
+
+
 def features(obs: np.ndarray) -> np.ndarray:
     """Observations as a float ``(n, d)`` array."""
     x = np.asarray(obs, dtype=np.float64)

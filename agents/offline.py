@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from agents.base import Agent, AgentError, features
+from agents.base import Agent, AgentError, features, one_thread
 from causal.errors import NotIdentifiable
 
 __all__ = ["NaiveAgent", "CorrelationalAgent", "CausalAgent", "default_regressor"]
@@ -71,6 +71,7 @@ class NaiveAgent(Agent):
     name = "naive"
     batched = True
 
+    @one_thread
     def fit(self, logs: pd.DataFrame) -> NaiveAgent:
         actions, rewards = _logged(self, logs)
         k = self.n_actions
@@ -98,6 +99,7 @@ class _Greedy(Agent):
 
     batched = True
 
+    @one_thread
     def values(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -125,6 +127,7 @@ class CorrelationalAgent(_Greedy):
         super().__init__(scenario)
         self.model = model
 
+    @one_thread
     def fit(self, logs: pd.DataFrame) -> CorrelationalAgent:
         actions, rewards = _logged(self, logs)
         x = _context(self, logs)
@@ -134,6 +137,7 @@ class CorrelationalAgent(_Greedy):
         self.fitted_ = True
         return self
 
+    @one_thread
     def values(self, x: np.ndarray) -> np.ndarray:
         k, n = self.n_actions, len(x)
         rows = np.vstack([np.hstack([x, np.tile(np.eye(k)[a], (n, 1))]) for a in range(k)])
@@ -207,6 +211,7 @@ class CausalAgent(_Greedy):
             self._fallback = QueryAgent(scenario, **query_settings)
             self.batched = False
 
+    @one_thread
     def fit(self, logs: pd.DataFrame) -> CausalAgent:
         if self._fallback is not None:
             self.fitted_ = True
@@ -263,5 +268,6 @@ class CausalAgent(_Greedy):
         if self._fallback is not None:
             self._fallback.update(obs, action, reward, info)
 
+    @one_thread
     def values(self, x: np.ndarray) -> np.ndarray:
         return np.column_stack([m.predict(x) for m in self.models_])

@@ -9,6 +9,7 @@ from agents.base import Agent, AgentError
 from agents.baselines import ClairvoyantAgent, OracleAgent, RandomAgent
 from agents.offline import CausalAgent, CorrelationalAgent, NaiveAgent
 from agents.online import UCB1, CounterfactualLearner, EpsilonGreedy, LinUCB, QueryAgent, Thompson
+from agents.planner import LearnedSCMPlanner
 
 __all__ = ["names", "make", "AGENTS"]
 
@@ -21,6 +22,7 @@ AGENTS: dict[str, tuple[type[Agent], dict[str, Any]]] = {
     "correlational": (CorrelationalAgent, {}),
     "causal": (CausalAgent, {}),
     "causal-query": (CausalAgent, {"fallback": "query"}),
+    "planner": (LearnedSCMPlanner, {}),
     "epsilon-greedy": (EpsilonGreedy, {}),
     "ucb1": (UCB1, {}),
     "thompson": (Thompson, {}),
