@@ -94,22 +94,38 @@ def _agent(spec: AgentLike, sc: Scenario, fallback_query: bool) -> Agent:
 
 
 class _TruthCache:
-    """Each unit's context values, computed once per (episode, unit, state) and shared by agents."""
+    """Each unit's context values, computed once per (episode, unit, state) and shared by agents.
+
+    The values of the rows not yet cached are computed together, in one batched SCM evaluation
+    (:func:`sim.core.context_values`): each row draws from its own generator
+    ``default_rng([seed, episode_seed, unit])``, so a row's values do not depend on the others.
+    """
 
     def __init__(self, sc: Scenario, draws: int, seed: int) -> None:
         self.acts = sc.actions.enumerate()
         self.draws, self.seed = draws, seed
         self.values: dict[tuple, np.ndarray] = {}
 
-    def context(self, state: core.EpisodeState, row: int, episode_seed: int) -> np.ndarray:
-        unit = int(state.unit[row])
-        st = state.row_state(row)
-        key = (episode_seed, unit, tuple(sorted((k, float(np.asarray(v).ravel()[0])) for k, v in st.items())))
-        out = self.values.get(key)
-        if out is None:
-            rng = np.random.default_rng([self.seed, episode_seed, unit])
-            out = self.values[key] = core.context_value(state, self.acts, self.draws, rng, row=row)
-        return out
+    def contexts(self, state: core.EpisodeState, rows: np.ndarray, episode_seeds: Sequence[int]
+                 ) -> np.ndarray:
+        """Context values ``(len(rows), n_actions)`` of ``rows``; ``episode_seeds[i]`` is row
+        ``rows[i]``'s episode seed."""
+        units = state.unit[rows].tolist()
+        names = sorted(state.state)
+        cols = [np.asarray(state.state[k], dtype=np.float64)[rows].tolist() for k in names]
+        keys = [(s, u, tuple(zip(names, vals, strict=True)))
+                for s, u, *vals in zip(episode_seeds, units, *cols, strict=True)]
+        missing: dict[tuple, int] = {}
+        for i, key in enumerate(keys):
+            if key not in self.values and key not in missing:
+                missing[key] = i
+        if missing:
+            at = list(missing.values())
+            rngs = [np.random.default_rng([self.seed, keys[i][0], keys[i][1]]) for i in at]
+            got = core.context_values(state, self.acts, self.draws, rngs, np.asarray(rows)[at])
+            for key, value in zip(missing, got, strict=True):
+                self.values[key] = value
+        return np.stack([self.values[key] for key in keys])
 
 
 def _units(state: core.EpisodeState, rows: np.ndarray, k: int) -> np.ndarray:
@@ -185,7 +201,7 @@ def _run_batched(agent: Agent, sc: Scenario, seeds: list[int], cache: _TruthCach
         live = np.flatnonzero(~(state.terminated | state.truncated))
         if not len(live):
             return tally
-        context = np.stack([cache.context(state, int(j), seeds[j]) for j in live])
+        context = cache.contexts(state, live, [seeds[j] for j in live])
         truth = Truth(context, _units(state, live, k))
         if agent.reads_truth:
             chosen = agent.choose(truth)
@@ -215,7 +231,7 @@ def _run_single(agent: Agent, sc: Scenario, seeds: list[int], cache: _TruthCache
         done = False
         while not done:
             state = base.state
-            truth = Truth(cache.context(state, 0, s)[None, :], _units(state, rows, k))
+            truth = Truth(cache.contexts(state, rows, [s]), _units(state, rows, k))
             if agent.reads_truth:
                 a = agent.choose(truth)
             else:

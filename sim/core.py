@@ -25,6 +25,7 @@ The shape follows Gymnasium's functional environments (``FuncEnv``):
   (counterfactuals, potential outcomes, the clairvoyant);
 * :func:`context_samples` / :func:`context_value` — ``E[R | do(a), context]``:
   the current unit's observed context held, every other noise redrawn;
+  :func:`context_values` gives the same for many rows in one evaluation;
 * :func:`policy_samples` — the reward of a policy on fresh units in the current state.
 
 How a step is computed
@@ -90,7 +91,7 @@ from sim.episode import (
 from sim.layout import Layout
 
 __all__ = ["EpisodeState", "Layout", "initial", "reset_rows", "observe", "transition", "done",
-           "potential", "context_samples", "context_value", "policy_samples", "tape_of",
+           "potential", "context_samples", "context_value", "context_values", "policy_samples", "tape_of",
            "episode_bytes", "check_episodes"]
 
 
@@ -395,6 +396,49 @@ def context_value(state: EpisodeState, actions: Sequence[Any], draws: int, rng: 
     """``E[R | do(a), context]`` of row ``row``'s current unit for each of ``actions``
     (Monte-Carlo means over ``draws`` common draws)."""
     return context_samples(state, actions, draws, rng, row=row).mean(axis=1)
+
+
+def context_values(state: EpisodeState, actions: Sequence[Any], draws: int,
+                   rngs: Sequence[np.random.Generator], rows: Sequence[int], *,
+                   chunk: int = 1 << 16) -> np.ndarray:
+    """:func:`context_value` of many rows, ``(len(rows), len(actions))``, in few SCM evaluations.
+
+    Row ``rows[i]`` draws its noise from ``rngs[i]`` exactly as ``context_value(state, actions,
+    draws, rngs[i], row=rows[i])`` does, and the evaluation is elementwise, so row ``i`` of the
+    result equals that call bit for bit. Rows are evaluated together, ``chunk`` unit-actions
+    (``len(rows) * len(actions) * draws``) at most per evaluation.
+    """
+    sc = state.scenario
+    lay = Layout.of(sc)
+    rows_ = np.asarray(rows, dtype=np.int64).reshape(-1)
+    if len(rngs) != len(rows_):
+        raise ValueError(f"one generator per row: {len(rngs)} generators for {len(rows_)} rows")
+    k = len(actions)
+    out = np.empty((len(rows_), k), dtype=np.float64)
+    per = max(1, chunk // max(1, k * draws))
+    acts = np.concatenate([sc.actions.repeat(a, draws) for a in actions])
+    context = set(lay.context_noise)
+    for lo in range(0, len(rows_), per):
+        rs = rows_[lo:lo + per]
+        m = len(rs)
+        drawn = {v: np.empty((m, draws)) for v, _ in sc.noise_items}
+        for i, rng in enumerate(rngs[lo:lo + per]):  # each row's draws, in context_samples' order
+            for v, dist in sc.noise_items:
+                dist.sample_into(drawn[v][i], rng)
+        units = state.unit[rs]
+        noise: dict[str, np.ndarray] = {}
+        for v, _ in sc.noise_items:
+            if v in context:
+                noise[v] = np.repeat(state.noise[lay.row[v], units, rs], k * draws)
+            else:  # the same draws for every action (common random numbers)
+                noise[v] = np.broadcast_to(drawn[v][:, None, :], (m, k, draws)).reshape(-1)
+        st = {v: np.repeat(np.asarray(x[rs], dtype=np.float64), k * draws) for v, x in state.state.items()}
+        batch = np.tile(acts, (m,) + (1,) * (acts.ndim - 1))
+        values = sc.outcomes(noise, batch, st)
+        samples = np.asarray(sc.total_reward(values, batch)[0], dtype=np.float64).reshape(m, k, draws)
+        for i in range(m):  # each row's means as context_value takes them: a (k, draws) array
+            out[lo + i] = samples[i].mean(axis=1)
+    return out
 
 
 def policy_samples(state: EpisodeState, policy: Callable[[np.ndarray], Any], n: int,
