@@ -501,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     repeats = args.repeats or 5
     if repeats < 5 and not args.quick:
-        ap.error("BENCHMARKS.md asks for at least 5 repeats")
+        ap.error("benchmarks/README.md asks for at least 5 repeats")
     names = scenarios.names() if args.only is None else [s.strip() for s in args.only.split(",")]
     for name in names:
         scenarios.get(name)  # fail early on an unknown name

@@ -456,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--accuracy-reps must be at least 2 (the paired test needs a standard error)")
     repeats = args.repeats or (2 if args.quick else 5)
     if repeats < 5 and not args.quick:
-        ap.error("BENCHMARKS.md asks for at least 5 repeats")
+        ap.error("benchmarks/README.md asks for at least 5 repeats")
     if args.sizes:
         try:
             sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]

@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     repeats = args.repeats or (2 if args.quick else 7)
     if repeats < 5 and not args.quick:
-        ap.error("BENCHMARKS.md asks for at least 5 repeats")
+        ap.error("benchmarks/README.md asks for at least 5 repeats")
     limit = args.dowhy_timeout or (2.0 if args.quick else 10.0)
     sizes, id_sizes, graphs, pairs, path_ks = ((20,), (10,), 1, 2, (12, 16)) if args.quick \
         else (SIZES, ID_SIZES, GRAPHS, PAIRS, PATH_KS)

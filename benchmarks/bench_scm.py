@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     scale = 100 if args.quick else 1
     repeats = args.repeats or (2 if args.quick else 7)
     if repeats < 5 and not args.quick:
-        ap.error("BENCHMARKS.md asks for at least 5 repeats")
+        ap.error("benchmarks/README.md asks for at least 5 repeats")
 
     info = machine(("numpy", "scipy", "pandas", "dowhy"))
     rows, setup = run(1_000_000 // scale, 100_000 // scale, 10_000 // scale, repeats,

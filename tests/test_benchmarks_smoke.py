@@ -58,3 +58,29 @@ def test_bench_scm_quick(tmp_path: Path) -> None:
     assert rows["4"]["accuracy_values"]["max_abs_err_ours"] < 1e-9
     for key in ("1a", "1b", "1c"):
         assert 0 <= rows[key]["accuracy_values"]["corr_err"] < 0.2
+
+
+AGENTS_SCRIPT = ROOT / "benchmarks" / "bench_agents.py"
+
+
+@pytest.mark.slow  # a few seconds on an idle machine
+def test_bench_agents_quick(tmp_path: Path) -> None:
+    out = tmp_path / "bench_agents.json"
+    proc = subprocess.run([sys.executable, str(AGENTS_SCRIPT), "--quick", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert "| # | ours |" in proc.stdout
+
+    report = json.loads(out.read_text())
+    assert report["quick"] is True and report["machine"]["numpy"]
+    rows = {row["key"]: row for row in report["rows"]}
+    assert list(rows) == ["evaluate", "act_batch"]
+    for row in rows.values():
+        for side in ("ours", "ref"):
+            t = row[side]
+            assert len(t["values"]) == 2 and t["max"] >= t["median"] >= t["min"] > 0, (side, t)
+        assert row["ratio"] > 0
+    # accuracy beside time: the batched and single-env runs give the same frame, the same actions
+    assert rows["evaluate"]["identical"] and rows["evaluate"]["max_abs_diff"] == 0.0
+    assert rows["evaluate"]["regret_oracle_per_decision"]["oracle"] == 0.0
+    assert rows["act_batch"]["same_actions"]
