@@ -138,7 +138,7 @@ def _splits(n: int, k: int, seed: Any, t: np.ndarray | None,
 
 
 def _median_rule(values: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Chernozhukov et al. (2018, Definition 3.3): the median estimate over ``K`` splits and the
+    """Chernozhukov et al. (2018, Section 3.4): the median estimate over ``K`` splits and the
     median of ``cov_k + d_k d_k'`` with ``d_k = value_k - median`` (element by element).
 
     >>> v, c = _median_rule(np.array([[1.0], [2.0], [4.0]]), np.full((3, 1, 1), 0.25))
