@@ -264,7 +264,7 @@ class _Residualiser(BaseEstimator):
                 splits = _splits(d.n, folds, seed, d.t if proba else None, name)
                 ry, rt, mt = self._residuals(d, splits, seed, proba, name)
                 if proba and not diag:
-                    diag = overlap_diagnostics(mt, d.t, name, float(self.overlap_warn), _ADVICE, stacklevel=5)
+                    diag = overlap_diagnostics(mt, d.t, name, float(self.overlap_warn), _ADVICE, stacklevel=4)
                 runs.append((ry, rt))
         self.y_res_ = np.array([r[0] for r in runs])
         self.t_res_ = np.array([r[1] for r in runs])
@@ -543,7 +543,7 @@ class InteractiveDML(BaseEstimator):
                 m, g0, g1 = self._nuisances(d, t, splits, seed, name)
                 e = np.clip(m, clip, 1 - clip)
                 if not diag:
-                    diag = overlap_diagnostics(m, t, name, float(ow), _ADVICE, stacklevel=4, used=e)
+                    diag = overlap_diagnostics(m, t, name, float(ow), _ADVICE, stacklevel=3, used=e)
                     diag["n_clipped"] = int(((m < clip) | (m > 1 - clip)).sum())
                     self.propensity_, self.mu0_, self.mu1_ = m, g0, g1
                 c = 1 - t

@@ -355,3 +355,16 @@ def test_nonparam_follows_the_estimator_contract() -> None:
     est = design.fit(NonParamDML())
     grid = np.linspace(-2, 2, 5)
     assert pickle.loads(pickle.dumps(est)).effect(grid).tobytes() == est.effect(grid).tobytes()
+
+
+def test_poor_overlap_warns_at_the_caller() -> None:
+    from causal.estimators.weighting import OverlapWarning
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=1000)
+    t = (rng.random(1000) * (1 + np.exp(-6 * x)) < 1).astype(int)
+    df = pd.DataFrame({"x": x, "t": t, "y": t + x + rng.normal(size=1000)})
+    for est in (LinearDML(), InteractiveDML()):
+        with pytest.warns(OverlapWarning, match=type(est).__name__) as caught:
+            est.fit(df, treatment="t", outcome="y", covariates=["x"])
+        assert caught[0].filename == __file__
