@@ -89,6 +89,7 @@ from sim.episode import (
     tape_of,
 )
 from sim.layout import Layout
+from sim.scenario import Scenario
 
 __all__ = ["EpisodeState", "Layout", "initial", "reset_rows", "observe", "transition", "done",
            "potential", "context_samples", "context_value", "context_values", "policy_samples", "tape_of",
@@ -417,7 +418,10 @@ def context_values(state: EpisodeState, actions: Sequence[Any], draws: int,
     out = np.empty((len(rows_), k), dtype=np.float64)
     per = max(1, chunk // max(1, k * draws))
     acts = np.concatenate([sc.actions.repeat(a, draws) for a in actions])
-    context = set(lay.context_noise)
+    # Scenario.outcomes is scm.propagate under the action's and the state's interventions; its
+    # nodes that neither the action nor the state reach are the same for every action
+    split = type(sc).outcomes is Scenario.outcomes and not sc.scm.interventions
+    rest = tuple(v for v in sc.scm.graph.topological_order() if v not in lay.fixed)
     for lo in range(0, len(rows_), per):
         rs = rows_[lo:lo + per]
         m = len(rs)
@@ -426,19 +430,36 @@ def context_values(state: EpisodeState, actions: Sequence[Any], draws: int,
             for v, dist in sc.noise_items:
                 dist.sample_into(drawn[v][i], rng)
         units = state.unit[rs]
-        noise: dict[str, np.ndarray] = {}
-        for v, _ in sc.noise_items:
-            if v in context:
-                noise[v] = np.repeat(state.noise[lay.row[v], units, rs], k * draws)
-            else:  # the same draws for every action (common random numbers)
-                noise[v] = np.broadcast_to(drawn[v][:, None, :], (m, k, draws)).reshape(-1)
-        st = {v: np.repeat(np.asarray(x[rs], dtype=np.float64), k * draws) for v, x in state.state.items()}
+        for v in lay.context_noise:
+            drawn[v][:] = state.noise[lay.row[v], units, rs][:, None]
         batch = np.tile(acts, (m,) + (1,) * (acts.ndim - 1))
-        values = sc.outcomes(noise, batch, st)
+        if split:  # the nodes the action cannot change once per draw, the others per action
+            values = sc.scm.compute(lay.fixed, {}, {v: drawn[v].reshape(-1) for v in lay.fixed
+                                                    if v in drawn}, n=m * draws)
+            for v in lay.fixed:
+                values[v] = _per_action(values[v], m, k, draws)
+            noise = {v: _per_action(x.reshape(-1), m, k, draws) for v, x in drawn.items()
+                     if v not in values}
+            ivs = sc.actions.to_interventions(batch)
+            if sc.state_nodes:
+                st = {v: np.repeat(np.asarray(x[rs], dtype=np.float64), k * draws)
+                      for v, x in state.state.items()}
+                ivs.update(sc.state_interventions(st))
+            sc.scm.compute(rest, values, noise, ivs, n=m * k * draws)
+        else:
+            noise = {v: _per_action(x.reshape(-1), m, k, draws) for v, x in drawn.items()}
+            st = {v: np.repeat(np.asarray(x[rs], dtype=np.float64), k * draws)
+                  for v, x in state.state.items()}
+            values = sc.outcomes(noise, batch, st)
         samples = np.asarray(sc.total_reward(values, batch)[0], dtype=np.float64).reshape(m, k, draws)
         for i in range(m):  # each row's means as context_value takes them: a (k, draws) array
             out[lo + i] = samples[i].mean(axis=1)
     return out
+
+
+def _per_action(x: np.ndarray, m: int, k: int, draws: int) -> np.ndarray:
+    """``m`` rows' ``draws`` values, repeated for each of ``k`` actions: layout ``(m, k, draws)``."""
+    return np.broadcast_to(x.reshape(m, 1, draws), (m, k, draws)).reshape(-1)
 
 
 def policy_samples(state: EpisodeState, policy: Callable[[np.ndarray], Any], n: int,
