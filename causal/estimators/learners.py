@@ -49,8 +49,14 @@ learners project their per-unit effects ``mu(x, w, a) - mu(x, w, c)`` on
 (``threadpoolctl``): spinning threads on a busy machine slow boosting many-fold.
 
 Propensity clipping: the DR, X and R learners clip propensities to
-``[clip, 1 - clip]`` (default 0.01), so no residual is divided by less than
-``clip``; ``diagnostics_["n_clipped"]`` counts the clipped units. Clipping
+``[clip, 1 - clip]`` (default 0.05, so no residual is weighted by more than
+20; ``diagnostics_["n_clipped"]`` counts the clipped units). The default is
+coarser than :class:`~causal.estimators.weighting.AIPW`'s 0.01 because a final
+model regresses the pseudo-outcomes themselves: on the healthcare scenario
+(``hidden_confounder=False``, 8,000 logged units, true propensities at least
+0.033) the misspecified logistic propensity extrapolates to 0.006, pseudo-outcomes
+reach -1,100 days, and the DR-learner's PEHE was 2.5 days with ``clip=0.01``
+against 0.96 with 0.05 (a constant effect: 1.49). Clipping
 changes only the weights of the residuals (DR) or the blend (X), and bounds the
 residualised treatment away from 0 (R).
 
@@ -488,7 +494,7 @@ class XLearner(_MetaLearner):
     """
 
     def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
-                 clip: float = 0.01, control: Any = None, random_state: int | None = 0,
+                 clip: float = 0.05, control: Any = None, random_state: int | None = 0,
                  level: float = 0.95) -> None:
         self.propensity = propensity
         self.outcome = outcome
@@ -557,7 +563,7 @@ class DRLearner(_MetaLearner):
     folds : int
         Cross-fitting folds (``StratifiedKFold(shuffle=True)`` on the treatment).
     clip : float
-        Propensity clipping in the scores (default 0.01; 0 disables).
+        Propensity clipping in the scores (default 0.05; 0 disables).
     control, random_state, level
 
     Attributes
@@ -571,7 +577,7 @@ class DRLearner(_MetaLearner):
     """
 
     def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
-                 clip: float = 0.01, control: Any = None, random_state: int | None = 0,
+                 clip: float = 0.05, control: Any = None, random_state: int | None = 0,
                  level: float = 0.95) -> None:
         self.propensity = propensity
         self.outcome = outcome
@@ -699,7 +705,7 @@ class RLearner(_MetaLearner):
     """
 
     def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
-                 clip: float = 0.01, control: Any = None, random_state: int | None = 0,
+                 clip: float = 0.05, control: Any = None, random_state: int | None = 0,
                  level: float = 0.95) -> None:
         self.propensity = propensity
         self.outcome = outcome
