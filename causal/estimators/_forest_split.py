@@ -121,13 +121,19 @@ def grow_batch(W: np.ndarray, ranks: list[np.ndarray], tres: np.ndarray, yres: n
         starts = np.cumsum(seg_n) - seg_n
         seg = np.repeat(np.arange(A), seg_n)
         rows0 = perms[0]
-        # the parent's local solution and the pseudo-outcomes rho (GRF's causal-forest gradient)
         nP = seg_n.astype(float)
-        st, sy = np.bincount(seg, tr[rows0], A), np.bincount(seg, yr[rows0], A)
-        stt, sty = np.bincount(seg, tr[rows0] ** 2, A), np.bincount(seg, tr[rows0] * yr[rows0], A)
-        tbar, ybar = st / nP, sy / nP
-        var_t = stt / nP - tbar**2
+        st, stt = np.bincount(seg, tr[rows0], A), np.bincount(seg, tr[rows0] ** 2, A)
+        var_t = stt / nP - (st / nP) ** 2
         ok_node = var_t > 1e-12 * np.maximum(stt / nP, 1e-300)
+        splittable = ok_node & (nP >= 2 * np.maximum(min_node_size, np.ceil(alpha * nP)))
+        if not splittable.all():  # leaves already: drop their rows before scoring any threshold
+            keep = splittable[seg]
+            perms = [p[keep] for p in perms]
+            nodes, seg_n = nodes[splittable], seg_n[splittable]
+            continue
+        # the parent's local solution and the pseudo-outcomes rho (GRF's causal-forest gradient)
+        sy, sty = np.bincount(seg, yr[rows0], A), np.bincount(seg, tr[rows0] * yr[rows0], A)
+        tbar, ybar = st / nP, sy / nP
         theta = np.where(ok_node, (sty / nP - tbar * ybar) / np.where(ok_node, var_t, 1.0), 0.0)
         tc = tr[rows0] - tbar[seg]
         rho_rows = np.zeros(R)
@@ -135,7 +141,6 @@ def grow_batch(W: np.ndarray, ranks: list[np.ndarray], tres: np.ndarray, yres: n
                                    / np.where(ok_node, var_t, 1.0)[seg], 0.0)
         minc = np.maximum(min_node_size, np.ceil(alpha * nP))
         mint = np.maximum(1.0, np.ceil(alpha * nP))
-        splittable = ok_node & (nP >= 2 * minc)
         n1P = np.bincount(seg, tb[rows0], A)
         sP = np.bincount(seg, rho_rows[rows0], A)
         gain = np.full((A, q), -np.inf)
@@ -143,7 +148,7 @@ def grow_batch(W: np.ndarray, ranks: list[np.ndarray], tres: np.ndarray, yres: n
         pos_in = np.arange(len(rows0)) - starts[seg]
         nL = (pos_in + 1).astype(float)
         nR = nP[seg] - nL
-        size_ok = splittable[seg] & (nL >= minc[seg]) & (nR >= minc[seg])
+        size_ok = (nL >= minc[seg]) & (nR >= minc[seg])
         chosen = np.argsort(rng.random((A, q)), axis=1)[:, :mtry]
         allowed = np.zeros((A, q), dtype=bool)
         np.put_along_axis(allowed, chosen, True, axis=1)

@@ -20,6 +20,8 @@ from causal.estimators.designs import backdoor_design
 from causal.estimators.forest import CausalForest
 
 COLS = [f"x{i + 1}" for i in range(5)]
+#: fast nuisances for the tests that are not about estimation quality
+FAST = {"propensity": LogisticRegression(), "outcome": LinearRegression(), "cross_fit": 2}
 
 
 def _design(seed: int, n: int = 4000, p: int = 5, constant: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
@@ -105,7 +107,7 @@ def test_constant_effect_no_spurious_heterogeneity():
     # the true effect is 1 everywhere: the sd of the CATE across units is about 0.06 (seeds 0-9 below
     # 0.1) against 1.0 under the heterogeneous design; false failure well below 0.001
     df, _ = _design(2, constant=True)
-    cf = CausalForest(num_trees=100).fit(df, treatment="t", outcome="y", covariates=COLS)
+    cf = CausalForest(num_trees=100, cross_fit=2).fit(df, treatment="t", outcome="y", covariates=COLS)
     tau = cf.effect(_points()[0])
     assert np.std(tau) < 0.2 and abs(np.mean(tau) - 1) < 0.25
 
@@ -113,18 +115,19 @@ def test_constant_effect_no_spurious_heterogeneity():
 def test_same_data_same_bytes():
     df, _ = _design(3, n=800)
     X, _ = _points(m=40)
-    fits = [CausalForest(num_trees=20).fit(df.copy(), treatment="t", outcome="y", covariates=COLS)
+    fits = [CausalForest(num_trees=20, **FAST).fit(df.copy(), treatment="t", outcome="y", covariates=COLS)
             for _ in range(2)]
     a, b = (f.effect(X).tobytes() + np.concatenate(f.effect_interval(X)).tobytes() for f in fits)
     assert a == b and fits[0].ate() == fits[1].ate()
-    other = CausalForest(num_trees=20, random_state=1).fit(df, treatment="t", outcome="y", covariates=COLS)
+    other = CausalForest(num_trees=20, random_state=1, **FAST).fit(df, treatment="t", outcome="y",
+                                                                   covariates=COLS)
     assert other.effect(X).tobytes() != fits[0].effect(X).tobytes()
 
 
 def test_effect_modifiers_subset():
     df, _ = _design(4, n=800)
-    cf = CausalForest(num_trees=20).fit(df, treatment="t", outcome="y", covariates=COLS,
-                                        effect_modifiers=["x1", "x2"])
+    cf = CausalForest(num_trees=20, **FAST).fit(df, treatment="t", outcome="y", covariates=COLS,
+                                                effect_modifiers=["x1", "x2"])
     assert cf.effect(df).shape == (800,) and cf.feature_importances_.shape == (2,)
     with pytest.raises(EstimationError, match="2 columns"):
         cf.effect(np.zeros((3, 5)))
@@ -132,7 +135,7 @@ def test_effect_modifiers_subset():
 
 def test_bad_input():
     df, _ = _design(5, n=400)
-    cf = CausalForest(num_trees=10)
+    cf = CausalForest(num_trees=10, **FAST)
     fit = dict(treatment="t", outcome="y", covariates=COLS)
     with pytest.raises(EstimationError, match="not fitted"):
         cf.effect(df)
@@ -161,5 +164,5 @@ def test_conformance_backdoor_design():
     # the project's estimator checks on its back-door design (constant effect 2), with linear
     # nuisances and a small forest to keep it fast; CausalForest is not exported from
     # causal.estimators (that needs a design in designs.DESIGNS), so the design is passed here
-    est = CausalForest(num_trees=20, propensity=LogisticRegression(), outcome=LinearRegression(), cross_fit=2)
+    est = CausalForest(num_trees=20, **FAST)
     check_estimator(est, design=backdoor_design(0))
