@@ -125,7 +125,10 @@ def grow_batch(W: np.ndarray, ranks: list[np.ndarray], tres: np.ndarray, yres: n
         st, stt = np.bincount(seg, tr[rows0], A), np.bincount(seg, tr[rows0] ** 2, A)
         var_t = stt / nP - (st / nP) ** 2
         ok_node = var_t > 1e-12 * np.maximum(stt / nP, 1e-300)
-        splittable = ok_node & (nP >= 2 * np.maximum(min_node_size, np.ceil(alpha * nP)))
+        n1P = np.bincount(seg, tb[rows0], A)
+        min1 = np.maximum(min_node_size, np.ceil(alpha * n1P))  # treated units per child
+        min0 = np.maximum(min_node_size, np.ceil(alpha * (nP - n1P)))  # control units per child
+        splittable = ok_node & (n1P >= 2 * min1) & (nP - n1P >= 2 * min0)
         if not splittable.all():  # leaves already: drop their rows before scoring any threshold
             keep = splittable[seg]
             perms = [p[keep] for p in perms]
@@ -140,8 +143,6 @@ def grow_batch(W: np.ndarray, ranks: list[np.ndarray], tres: np.ndarray, yres: n
         rho_rows[rows0] = np.where(ok_node[seg], tc * (yr[rows0] - ybar[seg] - tc * theta[seg])
                                    / np.where(ok_node, var_t, 1.0)[seg], 0.0)
         minc = np.maximum(min_node_size, np.ceil(alpha * nP))
-        mint = np.maximum(1.0, np.ceil(alpha * nP))
-        n1P = np.bincount(seg, tb[rows0], A)
         sP = np.bincount(seg, rho_rows[rows0], A)
         gain = np.full((A, q), -np.inf)
         thr = np.zeros((A, q))
@@ -161,8 +162,8 @@ def grow_batch(W: np.ndarray, ranks: list[np.ndarray], tres: np.ndarray, yres: n
             ct = np.cumsum(tb[rp])
             t_left = ct - (ct[starts] - tb[rp][starts])[seg]
             t_right = n1P[seg] - t_left
-            valid = size_ok & (t_left >= mint[seg]) & (nL - t_left >= mint[seg]) \
-                & (t_right >= mint[seg]) & (nR - t_right >= mint[seg])
+            m1, m0 = min1[seg], min0[seg]
+            valid = size_ok & (t_left >= m1) & (nL - t_left >= m0) & (t_right >= m1) & (nR - t_right >= m0)
             valid[:-1] &= x[1:] > x[:-1]
             valid[-1] = False
             with np.errstate(divide="ignore", invalid="ignore"):
