@@ -11,9 +11,10 @@ treatment is estimated as a forest-weighted local moment (Athey, Tibshirani & Wa
    (honesty, Wager & Athey 2018). A node ``P`` is split by CART on GRF's pseudo-outcomes
    ``rho_i = (T~_i - T~_P)(Y~_i - Y~_P - (T~_i - T~_P) theta_P) / Var_P(T~)``, the
    influence of unit ``i`` on the parent's local solution ``theta_P``, maximising
-   ``sum_children (sum rho)^2 / n_child``. Children hold at least ``min_node_size`` and an
-   ``alpha`` share of the parent's units, and an ``alpha`` share of its treated and control
-   units; ``mtry`` random features are tried per node.
+   ``sum_children (sum rho)^2 / n_child``. As GRF's stabilised splits do for a binary
+   treatment, each child keeps at least ``min_node_size`` treated and ``min_node_size`` control
+   units, and at least an ``alpha`` share of the parent's units, of its treated and of its
+   control units; ``mtry`` random features are tried per node.
 3. *Estimate with forest weights*: ``a_i(x)`` is the average over trees of ``1[i in leaf(x)] /
    |leaf(x)|`` over estimation halves, and ``tau(x)`` solves the weighted moment
    ``sum_i a_i(x) (T~_i - T~_a)(Y~_i - Y~_a - tau (T~_i - T~_a)) = 0`` (``T~_a``, ``Y~_a``
@@ -85,10 +86,10 @@ class CausalForest(BaseEstimator):
     mtry : int, optional
         Features tried per split; default ``min(ceil(sqrt(q) + 20), q)`` as in GRF.
     min_node_size : int
-        The least number of splitting units in a child.
+        The least number of treated, and of control, splitting units in a child.
     alpha : float
-        Balance: a child holds at least this share of its parent's units, and of its treated and
-        of its control units.
+        Balance: a child holds at least this share of its parent's units, of its treated and of
+        its control units.
     honesty : bool
         Split on one half of each subsample and estimate the leaves on the other.
     ci_group_size : int

@@ -166,3 +166,14 @@ def test_conformance_backdoor_design():
     # causal.estimators (that needs a design in designs.DESIGNS), so the design is passed here
     est = CausalForest(num_trees=20, **FAST)
     check_estimator(est, design=backdoor_design(0))
+
+
+def test_without_little_bags_or_honesty():
+    df, _ = _design(6, n=600)
+    fit = dict(treatment="t", outcome="y", covariates=COLS)
+    plain = CausalForest(num_trees=20, ci_group_size=1, sample_fraction=0.8, **FAST).fit(df, **fit)
+    assert np.isfinite(plain.effect(df)).all() and np.isfinite(plain.ate().stderr)
+    with pytest.raises(EstimationError, match="ci_group_size"):
+        plain.effect_interval(df)
+    dishonest = CausalForest(num_trees=20, honesty=False, **FAST).fit(df, **fit)
+    assert np.isfinite(dishonest.effect(df)).all()
