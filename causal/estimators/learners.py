@@ -102,6 +102,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -116,6 +117,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from causal.errors import EstimationError
+from causal.estimators._overlap import OverlapWarning
 from causal.estimators.base import BaseEstimator, Estimate, check_columns, normal_interval
 from causal.estimators.multiarm import MAX_LEVELS, treatment_levels
 
@@ -162,8 +164,12 @@ def _names(cols: Sequence[str] | str | None) -> list[str]:
 def _model(template: Any, default: Any, role: str, name: str, seed: int | None, *,
            proba: bool = False, weights: bool = False) -> Any:
     """A seeded clone of ``template`` (or ``default()``), checked for the methods its role needs."""
-    if template is None:
-        return default()
+    if template is None:  # the defaults carry random_state=0; a fit's own seed replaces it
+        model = default()
+        if seed is not None:
+            model.set_params(**{k: seed for k in model.get_params(deep=True)
+                                if k == "random_state" or k.endswith("__random_state")})
+        return model
     if not (hasattr(template, "fit") and hasattr(template, "predict")):
         raise EstimationError(f"{name}: the {role} model {template!r} has no fit/predict; pass a "
                               "scikit-learn estimator")
@@ -211,6 +217,27 @@ def _proba(model: Any, X: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def _overlap(e: np.ndarray, name: str, warn_at: float, clip: float) -> int:
+    """Raise on (numerically) zero propensities, warn below ``warn_at``; return how many units warned.
+
+    ``e`` holds, per unit, the propensities of the arms compared (columns).
+    """
+    low = e.min(axis=1)
+    zero = int((low < 1e-12).sum())
+    if zero:
+        raise EstimationError(f"{name}: {zero} unit(s) have a propensity of 0 for an arm compared: the "
+                              "features (nearly) perfectly separate the arms, so the effect is not "
+                              "identified there; drop or coarsen covariates, or restrict the data to the "
+                              "overlap region")
+    out = int((low < warn_at).sum())
+    if out:
+        warnings.warn(f"{name}: {out} unit(s) have a propensity below {warn_at:g} for an arm compared "
+                      f"(smallest {low.min():.2g}); their scores use the propensity clipped to {clip:g}. "
+                      "Overlap is poor there: consider restricting the data to the overlap region",
+                      OverlapWarning, stacklevel=3)
+    return out
+
+
 # --------------------------------------------------------------------------- the shared base
 class _MetaLearner(BaseEstimator):
     """Validation, folds, treatment levels and the ``effect`` plumbing of every meta-learner."""
@@ -229,6 +256,9 @@ class _MetaLearner(BaseEstimator):
         clip = getattr(self, "clip", 0.0)
         if isinstance(clip, bool) or not (isinstance(clip, float | int) and 0 <= clip < 0.5):
             raise EstimationError(f"{name}: clip must be a number in [0, 0.5), got {clip!r}")
+        warn = getattr(self, "overlap_warn", 0.0)
+        if isinstance(warn, bool) or not (isinstance(warn, float | int) and 0 <= warn < 0.5):
+            raise EstimationError(f"{name}: overlap_warn must be a number in [0, 0.5), got {warn!r}")
         if not (isinstance(self.level, float | int) and 0 < self.level < 1):
             raise EstimationError(f"{name}: level must be in (0, 1), got {self.level!r}")
 
@@ -491,16 +521,20 @@ class XLearner(_MetaLearner):
         Validated as for the other learners; the arm models predict the other
         arm's units, which they were not fitted on, so no cross-fitting is needed.
     clip, control, random_state, level
+    overlap_warn : float
+        Warn (:class:`~causal.estimators.weighting.OverlapWarning`) when ``g`` falls
+        below it or above ``1 -`` it (0 disables); ``g`` of 0 or 1 raises.
     """
 
     def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
-                 clip: float = 0.05, control: Any = None, random_state: int | None = 0,
-                 level: float = 0.95) -> None:
+                 clip: float = 0.05, overlap_warn: float = 0.01, control: Any = None,
+                 random_state: int | None = 0, level: float = 0.95) -> None:
         self.propensity = propensity
         self.outcome = outcome
         self.final = final
         self.folds = folds
         self.clip = clip
+        self.overlap_warn = overlap_warn
         self.control = control
         self.random_state = random_state
         self.level = level
@@ -533,6 +567,7 @@ class XLearner(_MetaLearner):
                      ia[sub].astype(np.int64))
             self._parts[a] = (tau_a, tau_c, g)
             e = _proba(g, Xm, 2)[:, 1]
+            _overlap(np.column_stack([e, 1 - e]), name, float(self.overlap_warn), float(self.clip))
             n_clipped += int(((e < self.clip) | (e > 1 - self.clip)).sum())
         taus = {a: self._blend(Xm, a) for a in self._parts}
         self._finish(Xm, taus, self._blend)
@@ -564,6 +599,9 @@ class DRLearner(_MetaLearner):
         Cross-fitting folds (``StratifiedKFold(shuffle=True)`` on the treatment).
     clip : float
         Propensity clipping in the scores (default 0.05; 0 disables).
+    overlap_warn : float
+        Warn (:class:`~causal.estimators.weighting.OverlapWarning`) when a propensity of an arm
+        compared falls below it (0 disables); a propensity of (numerically) 0 raises.
     control, random_state, level
 
     Attributes
@@ -577,13 +615,14 @@ class DRLearner(_MetaLearner):
     """
 
     def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
-                 clip: float = 0.05, control: Any = None, random_state: int | None = 0,
-                 level: float = 0.95) -> None:
+                 clip: float = 0.05, overlap_warn: float = 0.01, control: Any = None,
+                 random_state: int | None = 0, level: float = 0.95) -> None:
         self.propensity = propensity
         self.outcome = outcome
         self.final = final
         self.folds = folds
         self.clip = clip
+        self.overlap_warn = overlap_warn
         self.control = control
         self.random_state = random_state
         self.level = level
@@ -608,6 +647,7 @@ class DRLearner(_MetaLearner):
                 mu[test, j] = _predict(_fit(_model(self.outcome, default_regressor, "outcome", name, seed),
                                             Z[arm], y[arm]), Z[test])
         clip = float(self.clip)
+        _overlap(e, name, float(self.overlap_warn), clip)
         ec = np.clip(e, clip, 1 - clip)
         onehot = np.eye(k)[t]
         phi = {a: mu[:, a] - mu[:, c] + onehot[:, a] * (y - mu[:, a]) / ec[:, a]
@@ -702,16 +742,21 @@ class RLearner(_MetaLearner):
     final : scikit-learn regressor accepting ``sample_weight``, optional
         Fitted to ``(Y - m) / (T - e)`` with weights ``(T - e)^2`` (default :func:`default_regressor`).
     folds, clip, control, random_state, level
+    overlap_warn : float
+        :class:`~causal.estimators.weighting.OverlapWarning` when a propensity of an
+        arm compared falls below it (0 disables); a propensity of (numerically) 0
+        raises :class:`~causal.errors.EstimationError`.
     """
 
     def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
-                 clip: float = 0.05, control: Any = None, random_state: int | None = 0,
-                 level: float = 0.95) -> None:
+                 clip: float = 0.05, overlap_warn: float = 0.01, control: Any = None,
+                 random_state: int | None = 0, level: float = 0.95) -> None:
         self.propensity = propensity
         self.outcome = outcome
         self.final = final
         self.folds = folds
         self.clip = clip
+        self.overlap_warn = overlap_warn
         self.control = control
         self.random_state = random_state
         self.level = level
@@ -742,6 +787,7 @@ class RLearner(_MetaLearner):
                           Zs[train], tb[train])
                 e[test] = _proba(ps, Zs[test], 2)[:, 1]
             n_clipped += int(((e < clip) | (e > 1 - clip)).sum())
+            _overlap(np.column_stack([e, 1 - e]), name, float(self.overlap_warn), clip)
             rt = tb - np.clip(e, clip, 1 - clip)
             model = _model(self.final, default_regressor, "final", name, seed, weights=True)
             self.final_models_[a] = _fit(model, Zs[:, :mods], (ys - m) / rt, sample_weight=rt**2)

@@ -10,6 +10,8 @@ coverage assertion fails falsely with probability about 0.001.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -188,3 +190,23 @@ def test_healthcare_dr_and_x_beat_a_constant_effect():
     for learner in (XLearner(control=0), DRLearner(control=0)):
         learner.fit(truth.logs, treatment="protocol", outcome="recovery_days", effect_modifiers=context)
         assert pehe(learner.effect(truth.logs, treat=1), truth.cate) < 0.8 * constant
+
+
+@pytest.mark.slow  # about 7 s
+def test_dr_learner_passes_the_conformance_suite():
+    from causal.estimators.checks import check_estimator
+    from causal.estimators.designs import backdoor_design
+
+    check_estimator(DRLearner(outcome=LinearRegression()), design=backdoor_design(0))
+
+
+def test_separation_raises_and_poor_overlap_warns():
+    from causal.estimators.weighting import OverlapWarning
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=400)
+    df = pd.DataFrame({"x": x, "t": (x > 0).astype(int), "y": x + rng.normal(size=400)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OverlapWarning)
+        with pytest.raises((EstimationError, OverlapWarning), match="propensit"):
+            DRLearner(**FAST).fit(df, treatment="t", outcome="y", effect_modifiers=["x"])
