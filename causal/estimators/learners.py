@@ -454,13 +454,14 @@ class SLearner(_MetaLearner):
         self.outcome_model_ = _fit(model, D, y)
         base = _predict(model, self._design(Z, self._c))
         taus = {j: _predict(model, self._design(Z, j)) - base for j in others}
-        direct = None
-        if len(self.features_) == len(self.effect_modifiers_):
-            def direct(Xm: np.ndarray, code: int) -> np.ndarray:
-                return _predict(model, self._design(Xm, code)) - _predict(model, self._design(Xm, self._c))
+        direct = self._plug_in if len(self.features_) == len(self.effect_modifiers_) else None
         self._finish(Z, taus, direct)
         self.diagnostics_ = {"levels": self.levels_, "control": self.control_}
         return self
+
+    def _plug_in(self, Xm: np.ndarray, code: int) -> np.ndarray:
+        model = self.outcome_model_
+        return _predict(model, self._design(Xm, code)) - _predict(model, self._design(Xm, self._c))
 
 
 class TLearner(_MetaLearner):
@@ -490,13 +491,13 @@ class TLearner(_MetaLearner):
         self.outcome_models_ = models
         base = _predict(models[self._c], Z)
         taus = {j: _predict(models[j], Z) - base for j in models if j != self._c}
-        direct = None
-        if len(self.features_) == len(self.effect_modifiers_):
-            def direct(Xm: np.ndarray, code: int) -> np.ndarray:
-                return _predict(models[code], Xm) - _predict(models[self._c], Xm)
+        direct = self._plug_in if len(self.features_) == len(self.effect_modifiers_) else None
         self._finish(Z, taus, direct)
         self.diagnostics_ = {"levels": self.levels_, "control": self.control_}
         return self
+
+    def _plug_in(self, Xm: np.ndarray, code: int) -> np.ndarray:
+        return _predict(self.outcome_models_[code], Xm) - _predict(self.outcome_models_[self._c], Xm)
 
 
 def _clip_check_modifiers(est: _MetaLearner) -> None:

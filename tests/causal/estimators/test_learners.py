@@ -210,3 +210,14 @@ def test_separation_raises_and_poor_overlap_warns():
         warnings.simplefilter("error", OverlapWarning)
         with pytest.raises((EstimationError, OverlapWarning), match="propensit"):
             DRLearner(**FAST).fit(df, treatment="t", outcome="y", effect_modifiers=["x"])
+
+
+@pytest.mark.parametrize("covariates", [None, ["x2"]])
+@pytest.mark.parametrize("learner", LEARNERS, ids=lambda c: c.__name__)
+def test_fitted_learners_pickle(small, learner, covariates):
+    import pickle
+
+    est = learner(outcome=LinearRegression()).fit(small, treatment="t", outcome="y", covariates=covariates,
+                                                  effect_modifiers=["x1"])
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.effect(small), est.effect(small))
