@@ -399,7 +399,13 @@ class CausalForest(BaseEstimator):
         return np.sqrt(self._predict(self._points(X))[1])
 
     def oob_effect(self) -> np.ndarray:
-        """Out-of-bag ``tau(X_i)`` of the training units: only trees whose subsample excluded ``i``."""
+        """Out-of-bag ``tau(X_i)`` of the training units: only trees whose subsample excluded ``i``.
+
+        With little bags, pairs of groups grow on complementary halves, so every unit is out of
+        bag in half of the groups. A unit in every tree's subsample (possible with
+        ``ci_group_size=1``) gets the whole forest's prediction; ``ate().diagnostics
+        ["n_without_oob_trees"]`` counts them.
+        """
         self._check_fitted()
         return self.oob_effect_.copy()
 
