@@ -149,25 +149,34 @@ def grow_batch(W: np.ndarray, ranks: list[np.ndarray], tres: np.ndarray, yres: n
         pos_in = np.arange(len(rows0)) - starts[seg]
         nL = (pos_in + 1).astype(float)
         nR = nP[seg] - nL
-        size_ok = (nL >= minc[seg]) & (nR >= minc[seg])
+        # feature-free bounds on a left child's treated count t_L: both children keep min1 treated
+        # and min0 control units; positions failing the size rule get an empty range
+        n1 = n1P[seg]
+        lo_t = np.maximum(min1[seg], n1 - nR + min0[seg])
+        hi_t = np.minimum(nL - min0[seg], n1 - min1[seg])
+        lo_t[(nL < minc[seg]) | (nR < minc[seg])] = np.inf
+        inv_l, inv_r = 1.0 / nL, 1.0 / np.maximum(nR, 1.0)
+        s_par = sP[seg]
+        # subtracting the previous segment's total at each segment start makes one cumsum per
+        # feature restart at every node
+        shift_rho = -np.concatenate([[0.0], sP[:-1]])
+        shift_t = -np.concatenate([[0.0], n1P[:-1]])
         chosen = np.argsort(rng.random((A, q)), axis=1)[:, :mtry]
         allowed = np.zeros((A, q), dtype=bool)
         np.put_along_axis(allowed, chosen, True, axis=1)
         for f in range(q):
             rp = perms[f]
             x = xs_all[f][rp]
-            cs = np.cumsum(rho_rows[rp])
-            before = cs[starts] - rho_rows[rp][starts]
-            sL = cs - before[seg]
-            ct = np.cumsum(tb[rp])
-            t_left = ct - (ct[starts] - tb[rp][starts])[seg]
-            t_right = n1P[seg] - t_left
-            m1, m0 = min1[seg], min0[seg]
-            valid = size_ok & (t_left >= m1) & (nL - t_left >= m0) & (t_right >= m1) & (nR - t_right >= m0)
+            r = rho_rows[rp]
+            r[starts] += shift_rho
+            sL = np.cumsum(r)
+            tt = tb[rp]
+            tt[starts] += shift_t
+            t_left = np.cumsum(tt)
+            valid = (t_left >= lo_t - 0.5) & (t_left <= hi_t + 0.5)
             valid[:-1] &= x[1:] > x[:-1]
             valid[-1] = False
-            with np.errstate(divide="ignore", invalid="ignore"):
-                crit = np.where(valid, sL**2 / nL + (sP[seg] - sL) ** 2 / np.maximum(nR, 1.0), -np.inf)
+            crit = np.where(valid, sL * sL * inv_l + (s_par - sL) ** 2 * inv_r, -np.inf)
             best, pos = _segment_first(crit, starts, seg)
             gain[:, f] = best
             nxt = np.minimum(pos + 1, len(x) - 1)
