@@ -8,7 +8,8 @@ a CART-style split on the gradient-based pseudo-outcomes). After a level the gro
 partitioned stably into children in O(rows), without sorting again.
 
 The forest is stored flat: ``feature`` (-1 at a leaf), ``threshold`` (go left when
-``x <= threshold``), ``left``/``right`` child and ``depth`` per node, and ``roots`` per tree.
+``x <= threshold``), ``left``/``right`` child (always ``right = left + 1``) and ``depth`` per
+node, and ``roots`` per tree.
 """
 
 from __future__ import annotations
@@ -61,16 +62,17 @@ def route_pairs(nodes: dict[str, np.ndarray], X: np.ndarray, points: np.ndarray,
     """The leaf reached by each row ``X[points[k]]`` from node ``start[k]`` (e.g. its tree's root)."""
     feature, threshold, left, right = nodes["feature"], nodes["threshold"], nodes["left"], nodes["right"]
     q = X.shape[1]
+    del right  # children come in pairs: right = left + 1
     idx = np.array(start, dtype=np.int64)
     flat = np.ascontiguousarray(X, dtype=float).ravel()
-    base = points * q
     active = np.flatnonzero(feature[idx] >= 0)
+    at = points[active] * q  # the row's offset in flat, for the active pairs
     while len(active):
         nd = idx[active]
-        go_left = flat[base[active] + feature[nd]] <= threshold[nd]
-        nxt = np.where(go_left, left[nd], right[nd])
+        nxt = left[nd] + (flat[at + feature[nd]] > threshold[nd])
         idx[active] = nxt
-        active = active[feature[nxt] >= 0]
+        inner = feature[nxt] >= 0
+        active, at = active[inner], at[inner]
     return idx
 
 
