@@ -90,6 +90,10 @@ def test_interval_shape_and_order(hetero):
     assert lo.shape == hi.shape == (50,) and np.all(lo < tau) and np.all(tau < hi)
     lo90, hi90 = cf.effect_interval(X, alpha=0.1)
     assert np.all(hi90 - lo90 < hi - lo)
+    se = cf.effect_stderr(X)
+    np.testing.assert_allclose(hi - lo, 2 * 1.959964 * se, rtol=1e-6)
+    frame = pd.DataFrame(X, columns=COLS)
+    np.testing.assert_array_equal(cf.cate(frame[COLS[::-1]]), tau)  # by name, in any column order
 
 
 @pytest.mark.slow
@@ -148,6 +152,8 @@ def test_bad_input():
         cf.fit(df, treatment="t", outcome="y", covariates=["x9"])
     with pytest.raises(EstimationError, match="'y'.*missing"):
         cf.fit(df.assign(y=np.where(df.index == 3, np.nan, df["y"])), **fit)
+    with pytest.raises(EstimationError, match="'t' is also listed"):
+        cf.fit(df, treatment="t", outcome="y", covariates=COLS + ["t"])
     with pytest.raises(EstimationError, match="covariates or effect_modifiers"):
         cf.fit(df, treatment="t", outcome="y")
     for bad in ({"num_trees": 0}, {"sample_fraction": 0.8}, {"alpha": 0.3}, {"mtry": 0}, {"cross_fit": 1},
