@@ -184,3 +184,9 @@ def test_without_little_bags_or_honesty():
         plain.effect_interval(df)
     dishonest = CausalForest(num_trees=20, honesty=False, **FAST).fit(df, **fit)
     assert np.isfinite(dishonest.effect(df)).all()
+
+
+@pytest.mark.slow
+def test_conformance_default_nuisances():
+    # as above with the default boosted nuisances: separation and poor overlap must still raise or warn
+    check_estimator(CausalForest(num_trees=20), design=backdoor_design(0))
