@@ -26,7 +26,13 @@ import numpy as np
 
 from causal.errors import EstimationError
 
-__all__ = ["OverlapWarning", "overlap_diagnostics"]
+__all__ = ["OverlapWarning", "overlap_diagnostics", "MIN_OUTSIDE_FRACTION", "MIN_ESS_DEFAULT"]
+
+#: Propensities outside the band warn when they are more than this share of the units (a handful
+#: of tail units in a large sample changes nothing; their weight is caught by the ESS rule).
+MIN_OUTSIDE_FRACTION = 0.005
+#: The effective-sample-size floor every caller gets (a fraction of an arm), whatever its own.
+MIN_ESS_DEFAULT = 0.1
 
 
 class OverlapWarning(UserWarning):
@@ -60,7 +66,7 @@ def _fmt_p(p: float) -> str:
 
 def overlap_diagnostics(e: np.ndarray, t: np.ndarray, name: str, warn_at: float, advice: str,
                         *, stacklevel: int = 2, used: np.ndarray | None = None,
-                        min_ess: float = 0.0) -> dict[str, Any]:
+                        min_ess: float = MIN_ESS_DEFAULT) -> dict[str, Any]:
     """Raise on perfect separation, warn on poor overlap; return the overlap diagnostics.
 
     Parameters
@@ -72,7 +78,8 @@ def overlap_diagnostics(e: np.ndarray, t: np.ndarray, name: str, warn_at: float,
     name : str
         The estimator, for messages.
     warn_at : float
-        Warn when a propensity lies outside ``[warn_at, 1 - warn_at]`` (0 never warns).
+        Warn when more than :data:`MIN_OUTSIDE_FRACTION` of the propensities lie outside
+        ``[warn_at, 1 - warn_at]`` (0 never warns).
     advice : str
         What to do, appended to the warning.
     stacklevel : int
@@ -83,8 +90,8 @@ def overlap_diagnostics(e: np.ndarray, t: np.ndarray, name: str, warn_at: float,
         and the count outside the band are always those of the fitted ``e``.
     min_ess : float
         Also warn when the effective sample size of either arm's weights falls below this fraction
-        of the arm's units, even with every propensity inside the band (0, the default, never; the
-        warning stays off when ``warn_at`` is 0).
+        of the arm's units, whatever the count outside the band (default :data:`MIN_ESS_DEFAULT`;
+        the warning stays off when ``warn_at`` is 0).
 
     Returns
     -------
@@ -127,7 +134,7 @@ def overlap_diagnostics(e: np.ndarray, t: np.ndarray, name: str, warn_at: float,
             "n_outside_overlap": outside, "overlap_band": (warn_at, 1 - warn_at),
             "ess": float(ess1 + ess0), "ess_treated": float(ess1), "ess_control": float(ess0),
             "ess_control_att": float(r0.sum() ** 2 / (r0 @ r0))}
-    if outside or low_ess:
+    if outside > MIN_OUTSIDE_FRACTION * len(e) or low_ess:
         where = (f"{outside} of {len(e)} propensity scores lie outside [{warn_at:g}, {1 - warn_at:g}]"
                  if outside else f"all {len(e)} propensity scores lie inside [{warn_at:g}, {1 - warn_at:g}]")
         floor = f", below {min_ess:.0%} of an arm" if low_ess else ""

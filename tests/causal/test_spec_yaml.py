@@ -196,7 +196,7 @@ def test_loading_time_is_linear_in_the_size_of_the_spec():
 def test_a_1_9_mb_spec_with_too_many_nodes_is_refused_within_two_seconds():
     text = _chain(24_000)
     assert 1_800_000 < len(text) < spec_module.MAX_SPEC_CHARS
-    assert _best_time(text, repeat=1) < 2.0  # was 12 s with PyYAML's pure-Python parser
+    assert _best_time(text, repeat=3) < 2.0  # was 12 s with PyYAML's pure-Python parser
 
 
 @pytest.mark.parametrize("text", [
@@ -207,4 +207,4 @@ def test_a_1_9_mb_spec_with_too_many_nodes_is_refused_within_two_seconds():
 ], ids=["values", "skipped", "expressions"])
 def test_other_1_9_mb_specs_are_refused_within_two_seconds(text):
     assert 1_800_000 < len(text) < spec_module.MAX_SPEC_CHARS
-    assert _best_time(text, repeat=1) < 2.0
+    assert _best_time(text, repeat=3) < 2.0  # best of 3 CPU times: other load inflates single runs
