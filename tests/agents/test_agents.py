@@ -103,19 +103,19 @@ def test_no_agent_but_the_baselines_reads_the_oracle(monkeypatch):
     for fn in ("context_values", "unit_values", "regret"):
         monkeypatch.setattr(oracle, fn, boom)
     learners = [n for n in agents.names() if n not in ("oracle", "clairvoyant", "causal")]
-    df = evaluate(learners, "icecream", episodes=2, seed=0, logs=2000, draws=100)
+    df = evaluate(learners, "icecream", episodes=1, seed=0, logs=1000, draws=50)
     assert set(df.agent) == set(learners)
 
 
 def test_same_seed_same_table_in_two_fresh_processes():
     code = ("import hashlib; from agents import evaluate; "
-            "df = evaluate(['random', 'epsilon-greedy', 'correlational', 'oracle'], 'icecream', "
+            "df = evaluate(['random', 'epsilon-greedy', 'naive', 'oracle'], 'icecream', "
             "episodes=3, seed=5, logs=1000, draws=100); "
             "print(hashlib.sha256(df.to_csv().encode()).hexdigest())")
     a, err = run_python(code, {})
     b, _ = run_python(code, {})
     assert a and a == b, err
-    here = evaluate(["random", "epsilon-greedy", "correlational", "oracle"], "icecream", episodes=3,
+    here = evaluate(["random", "epsilon-greedy", "naive", "oracle"], "icecream", episodes=3,
                     seed=5, logs=1000, draws=100)
     assert hashlib.sha256(here.to_csv().encode()).hexdigest() == a
 
