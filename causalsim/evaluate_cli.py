@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from causalsim.args import ArgumentError
+from causalsim.cli import _int_at_least  # the same integer parser as the other commands
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -251,20 +252,6 @@ def cmd_evaluate(ns: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
-def _int(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    parse.__name__ = "integer"
-    return parse
-
-
 def _number(text: str) -> float:
     try:
         return float(text)
@@ -286,9 +273,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("scenario", metavar="SCENARIO", help="a scenario's name (causalsim scenarios)")
     p.add_argument("--agents", required=True, metavar="A,B,...",
                    help=f"comma-separated agent names: {', '.join(names())}")
-    p.add_argument("--episodes", type=_int(1), default=DEFAULT_EPISODES,
+    p.add_argument("--episodes", type=_int_at_least(1), default=DEFAULT_EPISODES,
                    help=f"episodes, the same for every agent (default {DEFAULT_EPISODES})")
-    p.add_argument("--seed", type=_int(0), default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (default 0)")
     p.add_argument("--query-budget", type=_number, default=None, metavar="B",
                    help="the most an episode may spend on queries, for agents that ask the "
                         "environment (default: no limit)")
@@ -297,9 +284,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--knob", action="append", metavar="NAME=V1,V2,...",
                    help="evaluate at each value of a scenario parameter, e.g. "
                         "--knob hidden_confounder=false,true; repeat for a grid")
-    p.add_argument("--logs", type=_int(10), default=20_000,
+    p.add_argument("--logs", type=_int_at_least(10), default=20_000,
                    help="rows of logged data the offline agents learn from (default 20000)")
-    p.add_argument("--draws", type=_int(2), default=1000,
+    p.add_argument("--draws", type=_int_at_least(2), default=1000,
                    help="Monte-Carlo draws per action for the oracle (default 1000)")
     p.add_argument("--out", metavar="DIR",
                    help="write evaluate.csv, summary.csv, regret.png and manifest.json into DIR")

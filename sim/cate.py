@@ -53,10 +53,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causal.interventions import Hard
 from causal.scm import as_rng
 from sim.errors import ScenarioError
-from sim.scenario import Scenario
+from sim.scenario import Scenario, context_worlds
 
 __all__ = ["CateData", "cate_data", "cate_truth"]
 
@@ -153,17 +152,7 @@ def cate_data(scenario: Scenario, n: int, seed: int, *, treat: Any, control: Any
 def _conditional(sc: Scenario, context: pd.DataFrame, treat: Any, control: Any, outcome: str, samples: int,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Mean and Monte-Carlo error of the paired difference, per row of ``context``."""
-    rows = len(context)
-    m = rows * samples
-    values = {v: np.repeat(context[v].to_numpy(dtype=float), samples) for v in sc.context}
-    ivs: dict[str, Hard] = {v: Hard(values[v]) for v in sc.context}
-    if sc.state_nodes:
-        state = {**sc.initial_state(), **{v: values[v] for v in sc.context if v in sc.state_nodes}}
-        ivs.update(sc.state_interventions({k: np.broadcast_to(np.asarray(x, dtype=float), (m,))
-                                           for k, x in state.items()}))
-    noise = sc.scm.sample_noise(m, rng)
-    ys = [sc.scm.propagate(noise, {**ivs, **sc.actions.to_interventions(sc.actions.repeat(act, m))})[outcome]
-          for act in (treat, control)]
-    d = (np.asarray(ys[0], dtype=float) - np.asarray(ys[1], dtype=float)).reshape(rows, samples)
-    se = d.std(axis=1, ddof=1) / np.sqrt(samples) if samples > 1 else np.full(rows, np.nan)
+    y1, y0 = context_worlds(sc, context, (treat, control), outcome, samples, rng)
+    d = y1 - y0
+    se = d.std(axis=1, ddof=1) / np.sqrt(samples) if samples > 1 else np.full(len(context), np.nan)
     return d.mean(axis=1), se

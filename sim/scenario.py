@@ -474,6 +474,14 @@ def _cate(sc: Scenario, treat: Any, control: Any, context: pd.DataFrame, samples
     missing = [v for v in sc.context if v not in context.columns]
     if missing:
         raise ScenarioError(f"context is missing columns {missing}; give every context node")
+    y1, y0 = context_worlds(sc, context, (treat, control), sc.outcome, samples, seed)
+    return y1.mean(axis=1) - y0.mean(axis=1)
+
+
+def context_worlds(sc: Scenario, context: pd.DataFrame, actions: Any, outcome: str, samples: int,
+                   rng: Any) -> list[np.ndarray]:
+    """``outcome`` of ``samples`` units per row of ``context`` (the context set, everything else
+    redrawn; the same draws for every action): one ``(rows, samples)`` array per action."""
     rows = len(context)
     m = rows * samples
     values = {v: np.repeat(context[v].to_numpy(dtype=float), samples) for v in sc.context}
@@ -482,10 +490,10 @@ def _cate(sc: Scenario, treat: Any, control: Any, context: pd.DataFrame, samples
         state = {**sc.initial_state(), **{v: values[v] for v in sc.context if v in sc.state_nodes}}
         ivs.update(sc.state_interventions({k: np.broadcast_to(np.asarray(x, dtype=float), (m,))
                                            for k, x in state.items()}))
-    noise = sc.scm.sample_noise(m, seed)
-    means = []
-    for a in (treat, control):
+    noise = sc.scm.sample_noise(m, rng)
+    out = []
+    for a in actions:
         batch = sc.actions.repeat(a, m)
-        y = sc.scm.propagate(noise, {**ivs, **sc.actions.to_interventions(batch)})[sc.outcome]
-        means.append(y.reshape(rows, samples).mean(axis=1))
-    return means[0] - means[1]
+        y = sc.scm.propagate(noise, {**ivs, **sc.actions.to_interventions(batch)})[outcome]
+        out.append(np.asarray(y, dtype=float).reshape(rows, samples))
+    return out
