@@ -20,12 +20,8 @@ LEVELS = "action is categorical with 4 levels (0 none, 1 email, 2 discount, 3 ad
 
 
 @pytest.fixture
-def cli(capsys):
-    def call(*argv: str) -> tuple[int, str, str]:
-        code = main(["estimate", *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return call
+def cli(run_estimate):
+    return run_estimate
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,8 @@ NUMBER = r"-?\d+(?:\.\d+)?"
 
 
 @pytest.fixture
-def cli(capsys):
-    def call(*argv: str) -> tuple[int, str, str]:
-        code = main(["estimate", *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return call
+def cli(run_estimate):
+    return run_estimate
 
 
 @pytest.fixture(scope="module")

@@ -16,19 +16,14 @@ import pandas as pd
 import pytest
 
 import scenarios
-from causalsim.cli import main
 
 NUMBER = r"-?\d+(?:\.\d+)?"
 N = 2000
 
 
 @pytest.fixture
-def cli(capsys):
-    def call(*argv: str) -> tuple[int, str, str]:
-        code = main(["estimate", *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return call
+def cli(run_estimate):
+    return run_estimate
 
 
 @pytest.fixture(scope="module")
