@@ -406,7 +406,37 @@ class _MetaLearner(BaseEstimator):
 
 
 # --------------------------------------------------------------------------- S and T
-class SLearner(_MetaLearner):
+class _OutcomeLearner(_MetaLearner):
+    """The settings of the learners without a propensity model (S and T)."""
+
+    def __init__(self, outcome: Any = None, final: Any = None, folds: int = 2, control: Any = None,
+                 random_state: int | None = 0, level: float = 0.95) -> None:
+        self.outcome = outcome
+        self.final = final
+        self.folds = folds
+        self.control = control
+        self.random_state = random_state
+        self.level = level
+
+
+class _PropensityLearner(_MetaLearner):
+    """The settings of the learners with a propensity model (X, DR and R)."""
+
+    def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
+                 clip: float = 0.05, overlap_warn: float = 0.01, control: Any = None,
+                 random_state: int | None = 0, level: float = 0.95) -> None:
+        self.propensity = propensity
+        self.outcome = outcome
+        self.final = final
+        self.folds = folds
+        self.clip = clip
+        self.overlap_warn = overlap_warn
+        self.control = control
+        self.random_state = random_state
+        self.level = level
+
+
+class SLearner(_OutcomeLearner):
     """One outcome model with the treatment as features (one indicator per non-control level).
 
     Parameters
@@ -424,15 +454,6 @@ class SLearner(_MetaLearner):
     random_state : int or None
     level : float
     """
-
-    def __init__(self, outcome: Any = None, final: Any = None, folds: int = 2, control: Any = None,
-                 random_state: int | None = 0, level: float = 0.95) -> None:
-        self.outcome = outcome
-        self.final = final
-        self.folds = folds
-        self.control = control
-        self.random_state = random_state
-        self.level = level
 
     def _design(self, Z: np.ndarray, code: int) -> np.ndarray:
         k = len(self.levels_)
@@ -464,20 +485,11 @@ class SLearner(_MetaLearner):
         return _predict(model, self._design(Xm, code)) - _predict(model, self._design(Xm, self._c))
 
 
-class TLearner(_MetaLearner):
+class TLearner(_OutcomeLearner):
     """One outcome model per treatment level; the CATE is the difference of two arms' predictions.
 
     Parameters as :class:`SLearner`.
     """
-
-    def __init__(self, outcome: Any = None, final: Any = None, folds: int = 2, control: Any = None,
-                 random_state: int | None = 0, level: float = 0.95) -> None:
-        self.outcome = outcome
-        self.final = final
-        self.folds = folds
-        self.control = control
-        self.random_state = random_state
-        self.level = level
 
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | str | None = None,
@@ -507,7 +519,7 @@ def _clip_check_modifiers(est: _MetaLearner) -> None:
 
 
 # --------------------------------------------------------------------------- X
-class XLearner(_MetaLearner):
+class XLearner(_PropensityLearner):
     """Imputed effects regressed on the modifiers in each arm, blended by the propensity.
 
     Parameters
@@ -526,19 +538,6 @@ class XLearner(_MetaLearner):
         Warn (:class:`~causal.estimators.weighting.OverlapWarning`) when ``g`` falls
         below it or above ``1 -`` it (0 disables); ``g`` of 0 or 1 raises.
     """
-
-    def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
-                 clip: float = 0.05, overlap_warn: float = 0.01, control: Any = None,
-                 random_state: int | None = 0, level: float = 0.95) -> None:
-        self.propensity = propensity
-        self.outcome = outcome
-        self.final = final
-        self.folds = folds
-        self.clip = clip
-        self.overlap_warn = overlap_warn
-        self.control = control
-        self.random_state = random_state
-        self.level = level
 
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | str | None = None,
@@ -583,7 +582,7 @@ class XLearner(_MetaLearner):
 
 
 # --------------------------------------------------------------------------- DR
-class DRLearner(_MetaLearner):
+class DRLearner(_PropensityLearner):
     """The doubly robust learner: AIPW pseudo-outcomes, cross-fitted, regressed on the modifiers.
 
     Parameters
@@ -614,19 +613,6 @@ class DRLearner(_MetaLearner):
     pseudo_outcomes_ : dict
         Per treated level (code): the AIPW scores whose mean is the ATE.
     """
-
-    def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
-                 clip: float = 0.05, overlap_warn: float = 0.01, control: Any = None,
-                 random_state: int | None = 0, level: float = 0.95) -> None:
-        self.propensity = propensity
-        self.outcome = outcome
-        self.final = final
-        self.folds = folds
-        self.clip = clip
-        self.overlap_warn = overlap_warn
-        self.control = control
-        self.random_state = random_state
-        self.level = level
 
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | str | None = None,
@@ -730,7 +716,7 @@ class DRLearner(_MetaLearner):
 
 
 # --------------------------------------------------------------------------- R
-class RLearner(_MetaLearner):
+class RLearner(_PropensityLearner):
     """Robinson's residual-on-residual learner (Nie & Wager 2021), cross-fitted.
 
     Parameters
@@ -748,19 +734,6 @@ class RLearner(_MetaLearner):
         arm compared falls below it (0 disables); a propensity of (numerically) 0
         raises :class:`~causal.errors.EstimationError`.
     """
-
-    def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
-                 clip: float = 0.05, overlap_warn: float = 0.01, control: Any = None,
-                 random_state: int | None = 0, level: float = 0.95) -> None:
-        self.propensity = propensity
-        self.outcome = outcome
-        self.final = final
-        self.folds = folds
-        self.clip = clip
-        self.overlap_warn = overlap_warn
-        self.control = control
-        self.random_state = random_state
-        self.level = level
 
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | str | None = None,
