@@ -1,0 +1,21 @@
+"""Causal discovery: learn a causal graph (or its equivalence class) from data.
+
+Constraint-based methods (:func:`pc`, :func:`fci`) test conditional
+independences and return a :class:`PartialGraph` (a CPDAG for PC, a PAG for
+FCI); score- and noise-based methods (GES, DirectLiNGAM) live beside them.
+:mod:`causal.discovery.metrics` scores a found graph against the true one.
+"""
+
+from __future__ import annotations
+
+from causal.discovery.knowledge import Knowledge
+
+__all__ = ["Knowledge"]
+
+# ---------------------------------------------------------------------------
+# Score- and noise-based methods (owned by the GES/LiNGAM helper): add the
+# imports and extend __all__ below this line.
+# e.g.  from causal.discovery.ges import ges
+#       from causal.discovery.lingam import lingam
+#       __all__ += ["ges", "lingam"]
+# ---------------------------------------------------------------------------
