@@ -8,9 +8,12 @@ FCI); score- and noise-based methods (GES, DirectLiNGAM) live beside them.
 
 from __future__ import annotations
 
+from causal.discovery.citests import CITest, DSeparation, FisherZ, GSquare
 from causal.discovery.knowledge import Knowledge
+from causal.discovery.pc import pc
+from causal.discovery.pgraph import PartialGraph, cpdag
 
-__all__ = ["Knowledge"]
+__all__ = ["Knowledge", "PartialGraph", "cpdag", "pc", "CITest", "FisherZ", "GSquare", "DSeparation"]
 
 # ---------------------------------------------------------------------------
 # Score- and noise-based methods (owned by the GES/LiNGAM helper): add the
