@@ -9,11 +9,14 @@ FCI); score- and noise-based methods (GES, DirectLiNGAM) live beside them.
 from __future__ import annotations
 
 from causal.discovery.citests import CITest, DSeparation, FisherZ, GSquare
+from causal.discovery.fci import fci, true_pag
 from causal.discovery.knowledge import Knowledge
 from causal.discovery.pc import pc
 from causal.discovery.pgraph import PartialGraph, cpdag
+from causal.discovery.simulate import random_dag, sample_linear
 
-__all__ = ["Knowledge", "PartialGraph", "cpdag", "pc", "CITest", "FisherZ", "GSquare", "DSeparation"]
+__all__ = ["Knowledge", "PartialGraph", "cpdag", "pc", "fci", "true_pag", "random_dag", "sample_linear",
+           "CITest", "FisherZ", "GSquare", "DSeparation"]
 
 # ---------------------------------------------------------------------------
 # Score- and noise-based methods (owned by the GES/LiNGAM helper): add the

@@ -72,20 +72,24 @@ def as_data(data: Any) -> tuple[np.ndarray, tuple[str, ...]]:
         except (TypeError, ValueError):
             raise EstimationError("data must be a DataFrame or a numeric 2-D array") from None
         if x.ndim != 2:
-            raise EstimationError(f"data must be 2-D (rows = units, columns = variables), got shape {x.shape}")
+            raise EstimationError(f"data must be 2-D (rows = units, columns = variables), "
+                                  f"got shape {x.shape}")
         names = tuple(f"X{i}" for i in range(x.shape[1]))
     n, d = x.shape
     if d < 2:
         raise EstimationError(f"discovery needs at least two variables, got {d}")
     if not np.isfinite(x).all():
         cols = [names[j] for j in np.nonzero(~np.isfinite(x).all(axis=0))[0]]
-        raise EstimationError(f"columns {cols} contain NaN or infinite values; drop or impute those rows first")
+        raise EstimationError(f"columns {cols} contain NaN or infinite values; drop or impute those "
+                              "rows first")
     if n < d + 3:
-        raise EstimationError(f"{d} variables but only {n} rows; conditional independence tests need more rows "
-                              f"than variables (at least {d + 3}): collect more data or drop variables")
+        raise EstimationError(f"{d} variables but only {n} rows; conditional independence tests need "
+                              f"more rows than variables (at least {d + 3}): collect more data or drop "
+                              "variables")
     const = [names[j] for j in np.nonzero((x == x[0]).all(axis=0))[0]]
     if const:
-        raise EstimationError(f"columns {const} are constant, so nothing can be learned about them; drop them")
+        raise EstimationError(f"columns {const} are constant, so nothing can be learned about them; "
+                              "drop them")
     return x, names
 
 
