@@ -1,0 +1,349 @@
+"""The shared machinery of the meta-learners (:mod:`causal.estimators.learners`).
+
+Default models, seeded cloning and the checks of a nuisance model's methods,
+single-threaded fits and predictions, the overlap check of propensities, and
+the base classes: :class:`_MetaLearner` (validation, treatment levels, folds,
+``effect``) and the settings of the learners without (:class:`_OutcomeLearner`)
+and with (:class:`_PropensityLearner`) a propensity model.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from causal.errors import EstimationError
+from causal.estimators._overlap import OverlapWarning
+from causal.estimators.base import BaseEstimator, Estimate, check_columns
+from causal.estimators.multiarm import MAX_LEVELS, treatment_levels
+
+__all__ = ["default_regressor", "default_classifier"]
+
+
+def default_regressor() -> HistGradientBoostingRegressor:
+    """The default outcome and final model: regularised histogram gradient boosting, ``random_state=0``.
+
+    Small trees (8 leaves, at least 50 units each), a slow learning rate, an L2
+    penalty and early stopping on a 10 % validation split: the final stages
+    regress noisy pseudo-outcomes (a DR pseudo-outcome can have ten times the
+    outcome's spread where propensities are small), which scikit-learn's
+    default boosting (31 leaves, no early stopping below 10,000 units) fits
+    into noise — on the healthcare scenario (4,000 logged units) it gave the
+    DR-learner a PEHE of 7.6 days against 1.5 for a constant effect.
+
+    >>> default_regressor().random_state
+    0
+    """
+    return HistGradientBoostingRegressor(max_iter=200, max_leaf_nodes=8, learning_rate=0.05,
+                                         min_samples_leaf=50, l2_regularization=1.0, early_stopping=True,
+                                         random_state=0)
+
+
+def default_classifier() -> Pipeline:
+    """The default propensity model: standardised features, logistic regression (multinomial for
+    several levels) with a weak penalty ``C=1e3``.
+
+    >>> default_classifier()[-1].C
+    1000.0
+    """
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1e3, max_iter=2000))
+
+
+# --------------------------------------------------------------------------- helpers
+def _names(cols: Sequence[str] | str | None) -> list[str]:
+    if cols is None:
+        return []
+    return [cols] if isinstance(cols, str) else list(cols)
+
+
+def _model(template: Any, default: Any, role: str, name: str, seed: int | None, *,
+           proba: bool = False, weights: bool = False) -> Any:
+    """A seeded clone of ``template`` (or ``default()``), checked for the methods its role needs."""
+    if template is None:  # the defaults carry random_state=0; a fit's own seed replaces it
+        model = default()
+        if seed is not None:
+            model.set_params(**{k: seed for k in model.get_params(deep=True)
+                                if k == "random_state" or k.endswith("__random_state")})
+        return model
+    if not (hasattr(template, "fit") and hasattr(template, "predict")):
+        raise EstimationError(f"{name}: the {role} model {template!r} has no fit/predict; pass a "
+                              "scikit-learn estimator")
+    if proba and not hasattr(template, "predict_proba"):
+        raise EstimationError(f"{name}: the {role} model {type(template).__name__} has no predict_proba; "
+                              "pass a probabilistic classifier (e.g. LogisticRegression)")
+    try:
+        model = clone(template)
+    except TypeError as exc:
+        raise EstimationError(f"{name}: the {role} model cannot be cloned ({exc}); pass a scikit-learn "
+                              "estimator") from None
+    if weights:
+        fit = model[-1].fit if isinstance(model, Pipeline) else model.fit
+        if "sample_weight" not in inspect.signature(fit).parameters:
+            raise EstimationError(f"{name}: the {role} model {type(model).__name__} does not accept "
+                                  "sample_weight, which the R-learner's weighted loss needs")
+    if seed is not None and hasattr(model, "get_params"):
+        unset = {k: seed for k, v in model.get_params(deep=True).items()
+                 if (k == "random_state" or k.endswith("__random_state")) and v is None}
+        if unset:
+            model.set_params(**unset)
+    return model
+
+
+def _fit(model: Any, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Any:
+    with threadpool_limits(1, user_api="openmp"):
+        if sample_weight is None:
+            return model.fit(X, y)
+        if isinstance(model, Pipeline):
+            return model.fit(X, y, **{f"{model.steps[-1][0]}__sample_weight": sample_weight})
+        return model.fit(X, y, sample_weight=sample_weight)
+
+
+def _predict(model: Any, X: np.ndarray) -> np.ndarray:
+    with threadpool_limits(1, user_api="openmp"):
+        return np.asarray(model.predict(X), dtype=float).reshape(len(X))
+
+
+def _proba(model: Any, X: np.ndarray, k: int) -> np.ndarray:
+    """``P(T = code | X)`` for the codes ``0..k-1`` (columns of classes the model never saw are 0)."""
+    with threadpool_limits(1, user_api="openmp"):
+        p = np.asarray(model.predict_proba(X), dtype=float)
+    out = np.zeros((len(X), k))
+    out[:, np.asarray(model.classes_, dtype=np.int64)] = p
+    return out
+
+
+def _overlap(e: np.ndarray, name: str, warn_at: float, clip: float) -> int:
+    """Raise on (numerically) zero propensities, warn below ``warn_at``; return how many units warned.
+
+    ``e`` holds, per unit, the propensities of the arms compared (columns).
+    """
+    low = e.min(axis=1)
+    zero = int((low < 1e-12).sum())
+    if zero:
+        raise EstimationError(f"{name}: {zero} unit(s) have a propensity of 0 for an arm compared: the "
+                              "features (nearly) perfectly separate the arms, so the effect is not "
+                              "identified there; drop or coarsen covariates, or restrict the data to the "
+                              "overlap region")
+    out = int((low < warn_at).sum())
+    if out:
+        warnings.warn(f"{name}: {out} unit(s) have a propensity below {warn_at:g} for an arm compared "
+                      f"(smallest {low.min():.2g}); their scores use the propensity clipped to {clip:g}. "
+                      "Overlap is poor there: consider restricting the data to the overlap region",
+                      OverlapWarning, stacklevel=3)
+    return out
+
+
+# --------------------------------------------------------------------------- the shared base
+class _MetaLearner(BaseEstimator):
+    """Validation, folds, treatment levels and the ``effect`` plumbing of every meta-learner."""
+
+    _uses_folds = True
+
+    def _check_settings(self, name: str, n: int) -> None:
+        k = self.folds
+        if isinstance(k, bool) or not isinstance(k, int | np.integer):
+            raise EstimationError(f"{name}: folds must be an integer >= 2, got {k!r}")
+        if k < 2:
+            raise EstimationError(f"{name}: folds must be at least 2 (cross-fitting needs a held-out fold), "
+                                  f"got {k}")
+        if k > n:
+            raise EstimationError(f"{name}: folds={k} but only {n} units; use fewer folds")
+        clip = getattr(self, "clip", 0.0)
+        if isinstance(clip, bool) or not (isinstance(clip, float | int) and 0 <= clip < 0.5):
+            raise EstimationError(f"{name}: clip must be a number in [0, 0.5), got {clip!r}")
+        warn = getattr(self, "overlap_warn", 0.0)
+        if isinstance(warn, bool) or not (isinstance(warn, float | int) and 0 <= warn < 0.5):
+            raise EstimationError(f"{name}: overlap_warn must be a number in [0, 0.5), got {warn!r}")
+        if not (isinstance(self.level, float | int) and 0 < self.level < 1):
+            raise EstimationError(f"{name}: level must be in (0, 1), got {self.level!r}")
+
+    def _prepare(self, data: pd.DataFrame, treatment: str, outcome: str,
+                 covariates: Sequence[str] | str | None,
+                 effect_modifiers: Sequence[str] | str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        name = type(self).__name__
+        mods, covs = _names(effect_modifiers), _names(covariates)
+        frame = check_columns(data, estimator=name, treatment=treatment, outcome=outcome, covariates=covs,
+                              effect_modifiers=mods)
+        for role, col in (("treatment", treatment), ("outcome", outcome)):
+            if col in mods or col in covs:
+                raise EstimationError(f"{name}: the {role} {col!r} is also listed as a covariate or effect "
+                                      f"modifier; drop it from those")
+        features = mods + [c for c in covs if c not in mods]
+        if not features:
+            raise EstimationError(f"{name}: give covariates and/or effect_modifiers: the nuisance models "
+                                  "need features")
+        self._check_settings(name, len(frame))
+        t_raw = frame[treatment].to_numpy(dtype=float)
+        levels = treatment_levels(t_raw)
+        if len(levels) < 2:
+            raise EstimationError(f"{name}: treatment {treatment!r} is constant ({levels[0]}); there is no "
+                                  "contrast to estimate")
+        if len(levels) > MAX_LEVELS or not all(float(v).is_integer() for v in levels):
+            raise EstimationError(f"{name}: treatment {treatment!r} has {len(levels)} distinct values "
+                                  f"({', '.join(map(str, levels[:5]))}, ...); meta-learners take a discrete "
+                                  f"treatment with at most {MAX_LEVELS} integer levels")
+        if self.control is None:
+            control = levels[0]
+        else:
+            match = [v for v in levels if float(v) == float(self.control)]
+            if not match:
+                raise EstimationError(f"{name}: control={self.control!r} is not a level of {treatment!r} "
+                                      f"(levels: {', '.join(map(str, levels))})")
+            control = match[0]
+        t = np.searchsorted(np.asarray(levels, dtype=float), t_raw)
+        counts = np.bincount(t, minlength=len(levels))
+        if counts.min() < self.folds:
+            small = ", ".join(f"{levels[j]} ({counts[j]})" for j in range(len(levels))
+                              if counts[j] < self.folds)
+            raise EstimationError(f"{name}: every treatment level needs at least folds={self.folds} units; "
+                                  f"{small}")
+        self.levels_ = levels
+        self.control_ = control
+        self.contrasts_ = [v for v in levels if v != control]
+        self.effect_modifiers_, self.covariates_, self.features_ = mods, covs, features
+        self.n_ = len(frame)
+        self.counts_ = dict(zip(levels, counts.tolist(), strict=True))
+        self._c = levels.index(control)
+        return frame[features].to_numpy(dtype=float), t, frame[outcome].to_numpy(dtype=float)
+
+    def _splits(self, t: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        skf = StratifiedKFold(n_splits=int(self.folds), shuffle=True, random_state=self.random_state)
+        return list(skf.split(np.empty((len(t), 1)), t))
+
+    def _seed(self) -> int | None:
+        s = self.random_state
+        return int(s) if isinstance(s, int | np.integer) and not isinstance(s, bool) else None
+
+    def _code(self, treat: Any) -> int:
+        self._check_fitted()
+        if treat is None:
+            if len(self.contrasts_) != 1:
+                raise EstimationError(f"{type(self).__name__}: the treatment has {len(self.levels_)} levels; "
+                                      f"say which contrast with treat= (one of "
+                                      f"{', '.join(map(str, self.contrasts_))})")
+            treat = self.contrasts_[0]
+        for v in self.contrasts_:
+            if float(v) == float(treat):
+                return self.levels_.index(v)
+        raise EstimationError(f"{type(self).__name__}: treat={treat!r} is not a treated level (levels "
+                              f"against control {self.control_}: {', '.join(map(str, self.contrasts_))})")
+
+    def _modifiers(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        name = type(self).__name__
+        mods = self.effect_modifiers_
+        if not mods:
+            raise EstimationError(f"{name}: the CATE needs effect modifiers; fit with effect_modifiers=[...] "
+                                  "(the columns the effect varies with)")
+        if isinstance(X, pd.DataFrame):
+            return check_columns(X, estimator=name, effect_modifiers=mods).to_numpy(dtype=float)
+        arr = np.asarray(X, dtype=float)
+        if arr.ndim == 1 and len(mods) == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[1] != len(mods):
+            raise EstimationError(f"{name}: X must be a DataFrame with columns {mods} or an array of shape "
+                                  f"(n, {len(mods)}), got shape {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise EstimationError(f"{name}: X has missing or infinite values")
+        return arr
+
+    def effect(self, X: Any, treat: Any = None) -> np.ndarray:
+        """The CATE ``E[Y(treat) - Y(control) | X]`` at each row of ``X``.
+
+        ``X`` is a DataFrame with the effect-modifier columns, or an array with
+        them in the order given to ``fit``; ``treat`` is needed when the
+        treatment has more than two levels.
+        """
+        code = self._code(treat)
+        return self._effect(self._modifiers(X), code)
+
+    def cate(self, data: pd.DataFrame) -> np.ndarray:
+        """The CATE at the rows of ``data`` (the protocol's name for :meth:`effect`)."""
+        return self.effect(data)
+
+    def average_effect(self, treat: Any = None) -> float:
+        """The mean of the fitted per-unit effects over the fitted units: a point value, no interval."""
+        code = self._code(treat)
+        return float(np.mean(self.unit_effects_[code]))
+
+    def effect_interval(self, X: Any, alpha: float = 0.05,
+                        treat: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        raise EstimationError(f"{type(self).__name__} gives no CATE intervals; only DRLearner with a linear "
+                              "final model (final=LinearRegression()) does (heteroskedasticity-robust)")
+
+    def ate(self, treat: Any = None) -> Estimate:
+        raise EstimationError(f"{type(self).__name__}: a plug-in average of a machine-learned CATE has no "
+                              "valid "
+                              "analytic interval; use DRLearner().ate() (AIPW scores), or average_effect() "
+                              "for the point value")
+
+    def att(self, treat: Any = None) -> Estimate:
+        raise EstimationError(f"{type(self).__name__}: a plug-in average of a machine-learned CATE has no "
+                              "valid "
+                              "analytic interval; use DRLearner().att() (AIPW scores)")
+
+    def _finish(self, X: np.ndarray, taus: dict[int, np.ndarray], direct: Any = None) -> None:
+        """Store per-unit effects; fit the final projection on the modifiers where needed."""
+        self.unit_effects_ = taus
+        self._direct = direct
+        self.final_models_ = {}
+        mods = len(self.effect_modifiers_)
+        if direct is None and mods:
+            for code, tau in taus.items():
+                model = _model(self.final, default_regressor, "final", type(self).__name__, self._seed())
+                self.final_models_[code] = _fit(model, X[:, :mods], tau)
+        self.fitted_ = True
+
+    def _effect(self, Xm: np.ndarray, code: int) -> np.ndarray:
+        if self._direct is not None:
+            return self._direct(Xm, code)
+        return _predict(self.final_models_[code], Xm)
+
+
+# --------------------------------------------------------------------------- S and T
+class _OutcomeLearner(_MetaLearner):
+    """The settings of the learners without a propensity model (S and T)."""
+
+    def __init__(self, outcome: Any = None, final: Any = None, folds: int = 2, control: Any = None,
+                 random_state: int | None = 0, level: float = 0.95) -> None:
+        self.outcome = outcome
+        self.final = final
+        self.folds = folds
+        self.control = control
+        self.random_state = random_state
+        self.level = level
+
+
+class _PropensityLearner(_MetaLearner):
+    """The settings of the learners with a propensity model (X, DR and R)."""
+
+    def __init__(self, propensity: Any = None, outcome: Any = None, final: Any = None, folds: int = 2,
+                 clip: float = 0.05, overlap_warn: float = 0.01, control: Any = None,
+                 random_state: int | None = 0, level: float = 0.95) -> None:
+        self.propensity = propensity
+        self.outcome = outcome
+        self.final = final
+        self.folds = folds
+        self.clip = clip
+        self.overlap_warn = overlap_warn
+        self.control = control
+        self.random_state = random_state
+        self.level = level
+
+
+def _clip_check_modifiers(est: _MetaLearner) -> None:
+    if not est.effect_modifiers_:
+        raise EstimationError(f"{type(est).__name__}: needs effect_modifiers=[...] (the columns its final "
+                              "models regress the effect on)")
