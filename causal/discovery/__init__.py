@@ -11,12 +11,14 @@ from __future__ import annotations
 from causal.discovery.citests import CITest, DSeparation, FisherZ, GSquare
 from causal.discovery.fci import fci, true_pag
 from causal.discovery.knowledge import Knowledge
+from causal.discovery.metrics import EdgeScores, compare_graphs, edge_scores, shd
 from causal.discovery.pc import pc
 from causal.discovery.pgraph import PartialGraph, cpdag
 from causal.discovery.simulate import random_dag, sample_linear
 
 __all__ = ["Knowledge", "PartialGraph", "cpdag", "pc", "fci", "true_pag", "random_dag", "sample_linear",
-           "CITest", "FisherZ", "GSquare", "DSeparation"]
+           "CITest", "FisherZ", "GSquare", "DSeparation", "shd", "edge_scores", "EdgeScores",
+           "compare_graphs"]
 
 # ---------------------------------------------------------------------------
 # Score- and noise-based methods (owned by the GES/LiNGAM helper): add the
