@@ -17,6 +17,10 @@ FCI never compute the same test twice.
   (``np.bincount`` on combined codes), chi-square with
   ``Σ_z (|X_z| - 1)(|Y_z| - 1)`` degrees of freedom, where ``|X_z|`` counts
   the values of ``X`` seen in stratum ``z`` (empty cells carry no freedom) [2]_.
+  When that sum is 0 — ``S`` determines ``X`` or ``Y``, as with a
+  deterministic node — the data hold no evidence of independence and the
+  p-value is 0, so the edge stays (causal-learn returns 1 and removes it,
+  which loses e.g. ``either -> xray`` in the ASIA network).
 * :class:`DSeparation`: an oracle on a known graph (p = 1 if d-separated,
   else 0). PC with it returns the true CPDAG and FCI the true PAG.
 
@@ -247,7 +251,7 @@ class GSquare(CITest):
         pos = counts > 0
         g2 = 2.0 * float(np.sum(counts[pos] * np.log(counts[pos] / expected[pos])))
         df = int(np.sum(np.maximum((nxz > 0).sum(axis=1) - 1, 0) * np.maximum((nyz > 0).sum(axis=1) - 1, 0)))
-        return 1.0 if df == 0 else float(stats.chi2.sf(g2, df))
+        return 0.0 if df == 0 else float(stats.chi2.sf(g2, df))
 
     def _compute(self, x: int, y: int, sets: np.ndarray) -> np.ndarray:
         return np.array([self._one(x, y, s) for s in sets])
