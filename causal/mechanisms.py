@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from causal.errors import ModelError, SpecError
-from causal.expr import Expr, compile_expr, sigmoid
+from causal.expr import Expr, _quiet, _unquiet, compile_expr, sigmoid
 from causal.noise import Noise, Uniform
 
 __all__ = [
@@ -89,6 +89,17 @@ def _add_scaled(out: np.ndarray, x: np.ndarray, c: float) -> None:
         _ADD(o, tmp, o)
 
 
+def _one(e: Expr) -> Callable[[Mapping[str, float]], float]:
+    """``e`` compiled for one unit of floats (:func:`causal.expr_scalar.scalar_closure`), kept on it."""
+    run = e.__dict__.get("_scalar_run")
+    if run is None:
+        from causal.expr_scalar import scalar_closure
+
+        run = scalar_closure(e)
+        object.__setattr__(e, "_scalar_run", run)
+    return run
+
+
 def _names(parents: Iterable[str] | str | None) -> tuple[str, ...]:
     if parents is None:
         return ()
@@ -136,6 +147,18 @@ class Mechanism(ABC):
     def evaluate_owned(self, parents: Arrays, noise: np.ndarray | None, n: int) -> np.ndarray:
         """Like :meth:`evaluate`, but the caller gives up ``noise``: it may be overwritten."""
         return self.evaluate(parents, noise, n)
+
+    def evaluate_one(self, parents: Mapping[str, float], noise: float | None) -> float:
+        """The node's value for one unit (parents and noise as floats), equal to element 0 of
+        :meth:`evaluate` on one-element arrays to the last bit.
+
+        This default *is* that evaluation; subclasses compute with Python floats where the
+        arithmetic is the same (see :mod:`causal.expr_scalar`). May raise one of
+        :data:`causal.expr_scalar.FALLBACK` where the batch path gives a non-finite value.
+        """
+        arrays = {p: np.array([parents[p]], dtype=np.float64) for p in self.parents}
+        u = None if noise is None else np.array([noise], dtype=np.float64)
+        return float(self.evaluate(arrays, u, 1)[0])
 
     def default_noise(self) -> Noise | None:
         """The noise the mechanism uses when none is declared (``None``: deterministic)."""
@@ -270,6 +293,13 @@ class Linear(InvertibleMechanism):
     def evaluate_owned(self, parents, noise, n):
         return self._mean(parents, n, noise, owned=noise is not None)
 
+    def evaluate_one(self, parents, noise):
+        # as _mean: the intercept added to the noise, then each product c * x rounded and added
+        out = self.intercept if noise is None else noise + self.intercept
+        for name, c in self.coefs.items():
+            out = out + parents[name] * c
+        return out
+
     def estimate_noise(self, value, parents):
         return np.asarray(value, dtype=float) - self._mean(parents, len(value), None)
 
@@ -320,6 +350,12 @@ class Additive(InvertibleMechanism):
 
     def evaluate(self, parents, noise, n):
         mean = self._mean(parents, n)
+        return mean if noise is None else mean + noise
+
+    def evaluate_one(self, parents, noise):
+        if not isinstance(self.f, Expr):
+            return super().evaluate_one(parents, noise)
+        mean = _one(self.f)(parents)
         return mean if noise is None else mean + noise
 
     def estimate_noise(self, value, parents):
@@ -375,6 +411,14 @@ class Expression(Mechanism):
         if noise is None:
             return self.expr(parents, n)
         return self.expr({**parents, "noise": noise}, n)
+
+    def evaluate_one(self, parents, noise):
+        run = _one(self.expr)
+        if noise is None:
+            return run(parents)
+        env = dict(parents)
+        env["noise"] = noise
+        return run(env)
 
     def to_spec(self, has_noise):
         return {"equation": str(self.expr)}
@@ -462,6 +506,29 @@ class Binary(DiscreteMechanism):
     def evaluate(self, parents, noise, n):
         p = self._fixed_p if self._fixed_p is not None else self.probability(parents, n)
         return (noise < p).astype(float)
+
+    def evaluate_one(self, parents, noise):
+        p = self._fixed_p
+        if p is None:
+            if isinstance(self.index, float):
+                z = self.index
+            elif isinstance(self.index, Expr):
+                z = _one(self.index)(parents)
+            else:
+                return super().evaluate_one(parents, noise)
+            if self.link == "logit":  # the batch link on a one-element array
+                token = _quiet()
+                try:
+                    p = sigmoid(np.array([z]))[0].item()
+                finally:
+                    _unquiet(token)
+            elif self.link == "probit":
+                return super().evaluate_one(parents, noise)
+            elif not 0.0 <= z <= 1.0:
+                raise ValueError("p outside [0, 1]")  # the batch path raises the ModelError
+            else:
+                p = z
+        return 1.0 if noise < p else 0.0
 
     def to_spec(self, has_noise):
         if isinstance(self.index, float):

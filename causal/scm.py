@@ -416,6 +416,27 @@ class SCM:
             values[v] = evaluate(v, values, noise.get(v), n, ivs, None, None)
         return values
 
+    def compute_one(self, nodes: Iterable[str], values: dict[str, float], noise: Mapping[str, float]
+                    ) -> dict[str, float]:
+        """:meth:`compute` for one unit on Python floats (no interventions beyond ``values``).
+
+        Each node's value equals element 0 of :meth:`compute` on one-element arrays to the last
+        bit (:meth:`~causal.mechanisms.Mechanism.evaluate_one`). Raises one of
+        :data:`causal.expr_scalar.FALLBACK` instead of computing a non-finite value, for a
+        model with interventions of its own, or where Python refuses what numpy computes
+        (e.g. a division by zero): call :meth:`compute` then, which reports it as usual.
+        """
+        if self._interventions:
+            raise ValueError("compute_one takes models without interventions")
+        mechs = self._mechanisms
+        isfinite = math.isfinite
+        for v in nodes:
+            x = mechs[v].evaluate_one(values, noise.get(v))
+            if not isfinite(x):
+                raise ValueError(f"node {v!r} is not finite")
+            values[v] = x
+        return values
+
     def _restricted(self, order: tuple[str, ...], nodes: tuple[str, ...],
                     policy_ivs: Mapping[str, Intervention] | None) -> tuple[str, ...]:
         """``order`` limited to ``nodes`` and their ancestors (cached when no policy is involved)."""

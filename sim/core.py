@@ -78,6 +78,7 @@ from typing import Any
 
 import numpy as np
 
+from causal.expr_scalar import FALLBACK
 from sim.episode import (
     EpisodeState,
     _as_state,
@@ -143,6 +144,11 @@ def observe(state: EpisodeState, rows: np.ndarray | None = None) -> np.ndarray:
                 return obs[u].copy()
             rows = np.arange(state.batch)
         return obs[units, rows]
+    if rows is None and state.batch == 1 and _one_ok(sc) and type(sc).observe is Scenario.observe:
+        got = _context_one(state)
+        if got is not None:  # Scenario.observe's column_stack of these floats
+            values = got[0]
+            return np.array([[values[v] for v in sc.context]], dtype=np.float64)
     values = _context_values(state, units, rows)
     return sc.observe(values)
 
@@ -180,6 +186,61 @@ def _lookup(state: EpisodeState, table: np.ndarray, actions: np.ndarray, rows: n
     else:
         units = state.unit[rows]
     return np.ascontiguousarray(table[actions, :, units, rows].T)
+
+
+# ---------------------------------------------------------------------- one episode, one unit
+# A batch of one computes its current unit on Python floats (SCM.compute_one): for one unit a
+# numpy call per operation costs more than the arithmetic. The values are those of the batch
+# path to the last bit (causal.expr_scalar; tests/sim/test_scalar.py), and where Python refuses
+# what numpy computes (a division by zero, a non-finite value) the batch path takes over.
+def _one_ok(sc: Scenario) -> bool:
+    """Whether the scalar path applies to ``sc`` (a model without interventions of its own)."""
+    ok = sc.__dict__.get("_episode_one")
+    if ok is None:
+        ok = sc.__dict__["_episode_one"] = not sc.scm.interventions
+    return ok
+
+
+def _context_one(state: EpisodeState) -> tuple[dict[str, float], dict[str, float]] | None:
+    """The fixed and context values (floats) of the one row's current unit, and its noise
+    (cached in the state); ``None`` when the scalar path gives way to the batch path."""
+    got = state.cache.get("one")
+    if got is not None:
+        return got
+    sc = state.scenario
+    lay = Layout.of(sc)
+    u = int(state.unit[0])
+    values = dict(zip(lay.fixed, state.tables["fixed"][:, u, 0].tolist(), strict=True))
+    noise = dict(zip(lay.noise_nodes, state.noise[:, u, 0].tolist(), strict=True))
+    if sc.state_nodes:
+        st = {k: v.item(0) for k, v in state.state.items()}
+        for v, x in sc.state_values(st).items():
+            values[v] = x if type(x) is float else np.asarray(x, dtype=np.float64).item(0)
+    if lay.context_live:
+        try:
+            sc.scm.compute_one(lay.context_live, values, noise)
+        except FALLBACK:
+            return None
+    state.cache["one"] = got = (values, noise)
+    return got
+
+
+def _values_one(state: EpisodeState, actions: np.ndarray
+                ) -> tuple[dict[str, Any], np.ndarray, dict[str, np.ndarray]] | None:
+    """:func:`_values` of a batch of one (not tabulated) on floats, or ``None`` (batch path)."""
+    sc = state.scenario
+    got = _context_one(state)
+    if got is None:
+        return None
+    values, noise = dict(got[0]), got[1]
+    for v, x in sc.actions.values(actions).items():
+        values[v] = x.item(0)
+    try:
+        sc.scm.compute_one(Layout.of(sc).after_context, values, noise)
+    except FALLBACK:
+        return None
+    total, parts = sc.total_reward(values, actions)
+    return values, _column(total, 1), {k: _column(p, 1) for k, p in parts.items()}
 
 
 def _rewards(state: EpisodeState, actions: np.ndarray, rows: np.ndarray | None
@@ -238,8 +299,13 @@ def transition(state: EpisodeState, actions: np.ndarray
         outcome, total, parts = _rewards(state, actions, None)
         values = None
     else:
-        values, total, parts = _values(state, actions)
-        outcome = np.array(values[sc.outcome], dtype=np.float64)
+        got = _values_one(state, actions) if state.batch == 1 and _one_ok(sc) else None
+        if got is None:
+            values, total, parts = _values(state, actions)
+            outcome = np.array(values[sc.outcome], dtype=np.float64)
+        else:
+            values, total, parts = got
+            outcome = np.array([values[sc.outcome]], dtype=np.float64)
     ended_before = state.terminated | state.truncated
     live = None if not ended_before.any() else ~ended_before
     st = state.state
