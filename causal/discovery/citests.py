@@ -168,6 +168,11 @@ class FisherZ(CITest):
         x, self.nodes = as_data(data)
         self.n = len(x)
         self.corr = np.corrcoef(x, rowvar=False)
+        values, vectors = np.linalg.eigh(self.corr)
+        if values[0] < 1e-10 * len(values):
+            names = [self.nodes[i] for i in np.nonzero(np.abs(vectors[:, 0]) > 1e-3)[0]]
+            raise EstimationError(f"the correlation matrix is singular: columns {names} are exactly linearly "
+                                  "dependent (one is a linear function of the others); drop one of them")
 
     def _z_to_p(self, r: np.ndarray, size: int) -> np.ndarray:
         r = np.clip(r, -1 + np.finfo(float).eps, 1 - np.finfo(float).eps)
