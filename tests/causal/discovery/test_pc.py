@@ -8,8 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causal.discovery import DSeparation, Knowledge, PartialGraph, cpdag, edge_scores, pc, random_dag, \
-    sample_linear, shd
+from causal.discovery import (
+    DSeparation,
+    Knowledge,
+    PartialGraph,
+    cpdag,
+    edge_scores,
+    pc,
+    random_dag,
+    sample_linear,
+    shd,
+)
 from causal.errors import GraphError
 from causal.graph import CausalGraph
 
