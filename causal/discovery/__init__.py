@@ -27,3 +27,7 @@ __all__ = ["Knowledge", "PartialGraph", "cpdag", "pc", "fci", "true_pag", "rando
 #       from causal.discovery.lingam import lingam
 #       __all__ += ["ges", "lingam"]
 # ---------------------------------------------------------------------------
+from causal.discovery.ges import ges  # noqa: E402
+from causal.discovery.lingam import LiNGAMResult, direct_lingam  # noqa: E402
+
+__all__ += ["ges", "direct_lingam", "LiNGAMResult"]
