@@ -21,6 +21,7 @@ from causal.errors import (
     SpecError,
 )
 from causal.expr import compile_expr
+from causal.fit import fit_scm, score_scm
 from causal.graph import CausalGraph
 from causal.identify import (
     Estimand,
@@ -61,6 +62,8 @@ __all__ = [
     "instruments",
     "SCM",
     "Effect",
+    "fit_scm",
+    "score_scm",
     "load_scm",
     "dump_spec",
     "save_scm",
