@@ -53,6 +53,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "causalsim.estimate_cli:register"),
     "evaluate": ("play decision agents through a scenario and score them by regret",
                  "causalsim.evaluate_cli:register"),
+    "validate": ("score estimators against a scenario's true effect over many replications",
+                 "causalsim.validate_cli:register"),
 }
 
 
