@@ -2,8 +2,8 @@
 
 Each test answers "is ``X`` independent of ``Y`` given ``S``?" with a p-value
 (small: dependent). Variables are column indices of the data; results are
-cached by ``(x, y, frozenset(S))`` (symmetric in ``x`` and ``y``), so PC and
-FCI never compute the same test twice.
+cached by ``(min(x, y), max(x, y), sorted(S))`` (the set ``S`` in canonical
+order), so PC and FCI never compute the same test twice.
 
 * :class:`FisherZ` (continuous, linear-Gaussian): the partial correlation
   ``r`` of ``X`` and ``Y`` given ``S`` is read off the inverse of the
@@ -114,40 +114,44 @@ class CITest(abc.ABC):
     nodes: tuple[str, ...]
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[int, int, frozenset[int]], float] = {}
+        self._cache: dict[tuple[int, int, tuple[int, ...]], float] = {}
         self.n_tests = 0
 
     @abc.abstractmethod
     def _compute(self, x: int, y: int, sets: np.ndarray) -> np.ndarray:
         """p-values of ``x ⟂ y | S`` for each row ``S`` of the int array ``sets`` (shape k × l)."""
 
-    def pvalues(self, x: int, y: int, sets: np.ndarray) -> np.ndarray:
-        """p-values for many conditioning sets of one pair, cached."""
-        sets = np.asarray(sets, dtype=np.int64).reshape(len(sets), -1)
+    def pvalues(self, x: int, y: int, sets: Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
+        """p-values for many conditioning sets of one pair, cached by ``(min(x, y), max(x, y), sorted S)``."""
+        sets = [tuple(sorted(int(v) for v in s)) for s in sets]
         a, b = min(x, y), max(x, y)
-        keys = [(a, b, frozenset(s.tolist())) for s in sets]
-        out = np.array([self._cache.get(k, np.nan) for k in keys])
-        todo = np.isnan(out)
-        if todo.any():
-            fresh = self._compute(x, y, sets[todo])
-            self.n_tests += len(fresh)
-            out[todo] = fresh
-            for k, p in zip([k for k, t in zip(keys, todo, strict=True) if t], fresh, strict=True):
-                self._cache[k] = float(p)
-        return out
+        cache = self._cache
+        out = [cache.get((a, b, s)) for s in sets]
+        todo = [i for i, p in enumerate(out) if p is None]
+        if todo:
+            size = len(sets[todo[0]])
+            if any(len(sets[i]) != size for i in todo):
+                fresh = np.concatenate([self._compute(x, y, np.asarray([sets[i]], dtype=np.int64)
+                                                      .reshape(1, -1)) for i in todo])
+            else:
+                fresh = self._compute(x, y, np.asarray([sets[i] for i in todo], dtype=np.int64)
+                                      .reshape(len(todo), size))
+            self.n_tests += len(todo)
+            for i, p in zip(todo, fresh.tolist(), strict=True):
+                cache[(a, b, sets[i])] = out[i] = p
+        return np.asarray(out, dtype=float)
 
     def pvalue(self, x: int, y: int, s: Sequence[int] = ()) -> float:
         """p-value of ``x ⟂ y | s``."""
-        return float(self.pvalues(x, y, np.asarray([list(s)], dtype=np.int64))[0])
+        return float(self.pvalues(x, y, [tuple(s)])[0])
 
     def pairwise(self) -> np.ndarray:
         """Symmetric matrix of unconditional p-values (diagonal 0)."""
         d = len(self.nodes)
         p = np.zeros((d, d))
-        empty = np.zeros((1, 0), dtype=np.int64)
         for i in range(d):
             for j in range(i + 1, d):
-                p[i, j] = p[j, i] = self.pvalues(i, j, empty)[0]
+                p[i, j] = p[j, i] = self.pvalues(i, j, [()])[0]
         return p
 
 
@@ -201,7 +205,7 @@ class FisherZ(CITest):
         d = len(self.nodes)
         for i in range(d):
             for j in range(i + 1, d):
-                self._cache[(i, j, frozenset())] = float(p[i, j])
+                self._cache[(i, j, ())] = float(p[i, j])
         self.n_tests += d * (d - 1) // 2
         return p
 

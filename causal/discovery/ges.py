@@ -52,7 +52,7 @@ from causal.discovery.pgraph import ARROW, TAIL, PartialGraph, cpdag
 from causal.errors import EstimationError, GraphError
 from causal.graph import CausalGraph
 
-__all__ = ["ges", "BICScore"]
+__all__ = ["ges", "BICScore", "consistent_extension"]
 
 
 class BICScore:
@@ -142,6 +142,43 @@ def _extension(D: np.ndarray, U: np.ndarray) -> np.ndarray:
         else:
             raise GraphError("the partially directed graph has no consistent DAG extension")
     return A
+
+
+def consistent_extension(graph: PartialGraph) -> CausalGraph:
+    """A DAG in the class a CPDAG (or, loosely, a PAG) describes: what :func:`causal.fit_scm` needs.
+
+    ``->`` and ``o->`` edges keep their direction; ``--``, ``o-o`` and ``o--``
+    edges are oriented by Dor & Tarsi's extension, so no new v-structure or
+    cycle appears (when the graph has no consistent extension, e.g. a PC output
+    with conflicting colliders, along a topological order of its directed part);
+    ``<->`` edges (a hidden common cause) are dropped — a fitted model cannot hold them.
+
+    Examples
+    --------
+    >>> consistent_extension(PartialGraph(["a", "b", "c"], [("a", "b", "--"), ("b", "c", "--")]))
+    CausalGraph(...)
+    """
+    if not isinstance(graph, PartialGraph):
+        raise GraphError(f"expected a PartialGraph, got {type(graph).__name__}")
+    m = graph.matrix
+    nodes = graph.nodes
+    D = (m == ARROW) & (m.T != ARROW)
+    U = (m != 0) & (m != ARROW) & (m.T != ARROW)
+    try:
+        A = _extension(D, U)
+    except GraphError:
+        import networkx as nx
+
+        g = nx.DiGraph(list(zip(*np.nonzero(D), strict=True)))
+        g.add_nodes_from(range(len(nodes)))
+        if not nx.is_directed_acyclic_graph(g):
+            raise GraphError("the found graph's directed edges form a cycle; it has no DAG in its "
+                             "class") from None
+        rank = {v: r for r, v in enumerate(nx.topological_sort(g))}
+        A = D | (U & (np.array([rank[i] for i in range(len(nodes))])[:, None]
+                      < np.array([rank[i] for i in range(len(nodes))])[None, :]))
+    i, j = np.nonzero(A)
+    return CausalGraph([(nodes[a], nodes[b]) for a, b in zip(i, j, strict=True)], nodes=nodes)
 
 
 def _complete(D: np.ndarray, U: np.ndarray, nodes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:

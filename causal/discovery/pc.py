@@ -68,13 +68,19 @@ def check_settings(alpha: float, max_cond: int | None, knowledge: Knowledge | No
 
 def _first_separating(test: CITest, x: int, y: int, cands: np.ndarray, level: int,
                       alpha: float) -> tuple[int, ...] | None:
-    """The first subset (in lexicographic order) of ``cands`` of size ``level`` separating x and y."""
+    """The first subset (in lexicographic order) of ``cands`` of size ``level`` separating x and y.
+
+    Subsets are tested in batches that grow (8, 32, 128, ...): the first batches are small because a
+    separating set is often found early, later ones large so that the batched test pays off.
+    """
     combos = combinations(cands.tolist(), level)
-    while chunk := list(islice(combos, _CHUNK)):
-        p = test.pvalues(x, y, np.asarray(chunk, dtype=np.int64).reshape(len(chunk), level))
+    size = 8
+    while chunk := list(islice(combos, size)):
+        p = test.pvalues(x, y, chunk)
         hit = np.nonzero(p > alpha)[0]
         if len(hit):
             return tuple(chunk[hit[0]])
+        size = min(4 * size, _CHUNK)
     return None
 
 

@@ -144,6 +144,26 @@ class PartialGraph:
         return cls(nodes, [(nodes[a], nodes[b], _show_kind(int(m[b, a]), int(m[a, b])))
                            for a, b in zip(i, j, strict=True)])
 
+    @classmethod
+    def from_causallearn(cls, graph: Any, nodes: Iterable[str]) -> PartialGraph:
+        """Convert causal-learn's output (a ``GeneralGraph`` or its ``.graph`` matrix).
+
+        causal-learn stores in ``G[i, j]`` the endpoint *at* ``i`` of the edge
+        ``i``–``j``: -1 tail, 1 arrowhead, 2 circle, 0 no edge. Used to compare
+        with causal-learn in tests and benchmarks; causal-learn is not imported.
+
+        Examples
+        --------
+        >>> PartialGraph.from_causallearn(np.array([[0, -1], [1, 0]]), ["a", "b"])
+        PartialGraph(a -> b)
+        """
+        g = np.asarray(getattr(graph, "graph", graph))
+        code = {0: NONE, -1: TAIL, 1: ARROW, 2: CIRCLE}
+        if g.ndim != 2 or not set(np.unique(g).tolist()) <= set(code):
+            raise GraphError("expected a causal-learn graph matrix with entries in {-1, 0, 1, 2}")
+        m = np.vectorize(code.__getitem__, otypes=[np.int8])(g).T
+        return cls.from_matrix(nodes, m)
+
     # ----------------------------------------------------------------- structure
     @property
     def nodes(self) -> tuple[str, ...]:
