@@ -6,6 +6,7 @@ episode and replay its world under another policy; the modules are
 """
 
 from sim.actions import ActionMap, ContinuousActions, DiscreteActions
+from sim.cate import CateData, cate_data, cate_truth
 from sim.checks import check_scenario
 from sim.env import CausalEnv
 from sim.errors import ActionError, QueryBudgetExceeded, ScenarioError, SimError
@@ -38,6 +39,9 @@ __all__ = [
     "counterfactual_rollout",
     "Trajectory",
     "check_scenario",
+    "cate_data",
+    "cate_truth",
+    "CateData",
     "SimError",
     "ScenarioError",
     "ActionError",

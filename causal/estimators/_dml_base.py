@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from causal.errors import EstimationError
+from causal.estimators._learner_base import _controller
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, column_arrays
 from causal.estimators.weighting import _fit_propensity, _fit_regressor, _proba
@@ -29,10 +30,9 @@ _ADVICE = ("the effect is identified only where the treatment still varies given
 
 # --------------------------------------------------------------------------- shared plumbing
 def _one_thread() -> Any:
-    """A context in which OpenMP and BLAS run on one thread (spinning threads starve a busy machine)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1)
+    """A context in which OpenMP and BLAS run on one thread (spinning threads starve a busy machine);
+    the loaded libraries are scanned once per process (see ``_learner_base._controller``)."""
+    return _controller().limit(limits=1)
 
 
 def _int_setting(value: Any, name: str, what: str, low: int) -> int:
@@ -160,6 +160,10 @@ def _modifier_rows(est: Any, X: Any) -> np.ndarray:
 
 class _Residualiser(BaseEstimator):
     """Cross-fitted residuals ``Y - l(Z)`` and ``T - m(Z)`` on the nuisance input ``Z``."""
+
+    def cate(self, data: pd.DataFrame) -> np.ndarray:
+        """The CATE at the rows of ``data`` (the protocol's name for ``effect``)."""
+        return self.effect(data)
 
     def _settings(self) -> tuple[str, int, int]:
         name = type(self).__name__

@@ -9,10 +9,11 @@ and with (:class:`_PropensityLearner`) a propensity model.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from causal.errors import EstimationError
 from causal.estimators._overlap import OverlapWarning
@@ -101,8 +102,21 @@ def _model(template: Any, default: Any, role: str, name: str, seed: int | None, 
     return model
 
 
+@functools.cache
+def _controller() -> ThreadpoolController:
+    """One scan of the loaded thread-pool libraries per process (after scikit-learn's OpenMP runtime
+    is loaded by this module's imports): ``threadpool_limits`` rescans them on every call, which
+    took about 50 ms — more than fitting a linear model on a few thousand units."""
+    return ThreadpoolController()
+
+
+def _one_thread() -> Any:
+    """A context in which OpenMP runs on one thread (spinning threads slow boosting on a busy machine)."""
+    return _controller().limit(limits=1, user_api="openmp")
+
+
 def _fit(model: Any, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Any:
-    with threadpool_limits(1, user_api="openmp"):
+    with _one_thread():
         if sample_weight is None:
             return model.fit(X, y)
         if isinstance(model, Pipeline):
@@ -111,23 +125,24 @@ def _fit(model: Any, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | N
 
 
 def _predict(model: Any, X: np.ndarray) -> np.ndarray:
-    with threadpool_limits(1, user_api="openmp"):
+    with _one_thread():
         return np.asarray(model.predict(X), dtype=float).reshape(len(X))
 
 
 def _proba(model: Any, X: np.ndarray, k: int) -> np.ndarray:
     """``P(T = code | X)`` for the codes ``0..k-1`` (columns of classes the model never saw are 0)."""
-    with threadpool_limits(1, user_api="openmp"):
+    with _one_thread():
         p = np.asarray(model.predict_proba(X), dtype=float)
     out = np.zeros((len(X), k))
     out[:, np.asarray(model.classes_, dtype=np.int64)] = p
     return out
 
 
-def _overlap(e: np.ndarray, name: str, warn_at: float, clip: float) -> int:
+def _overlap(e: np.ndarray, name: str, warn_at: float, clip: float | None) -> int:
     """Raise on (numerically) zero propensities, warn below ``warn_at``; return how many units warned.
 
-    ``e`` holds, per unit, the propensities of the arms compared (columns).
+    ``e`` holds, per unit, the propensities of the arms compared (columns). ``clip=None``: the
+    learner uses the propensity for this diagnostic only (S and T learners).
     """
     low = e.min(axis=1)
     zero = int((low < 1e-12).sum())
@@ -138,8 +153,10 @@ def _overlap(e: np.ndarray, name: str, warn_at: float, clip: float) -> int:
                               "overlap region")
     out = int((low < warn_at).sum())
     if out:
+        used = ("the outcome models extrapolate to them from the other arm" if clip is None
+                else f"their scores use the propensity clipped to {clip:g}")
         warnings.warn(f"{name}: {out} unit(s) have a propensity below {warn_at:g} for an arm compared "
-                      f"(smallest {low.min():.2g}); their scores use the propensity clipped to {clip:g}. "
+                      f"(smallest {low.min():.2g}); {used}. "
                       "Overlap is poor there: consider restricting the data to the overlap region",
                       OverlapWarning, stacklevel=3)
     return out
@@ -150,6 +167,17 @@ class _MetaLearner(BaseEstimator):
     """Validation, folds, treatment levels and the ``effect`` plumbing of every meta-learner."""
 
     _uses_folds = True
+    #: ``ate()`` gives an estimate with an interval (only the DR-learner's does: AIPW scores); read by
+    #: :func:`~causal.estimators.checks.check_estimator`, which checks the others on ``effect(X)``.
+    ate_interval: ClassVar[bool] = False
+
+    def _overlap_check(self, Z: np.ndarray, t: np.ndarray, name: str) -> int:
+        """The overlap diagnostic of learners that use no propensity (S, T) or one on the effect
+        modifiers only (X): ``default_classifier`` fitted on all features, in-sample; raise where a
+        level compared has a propensity of (numerically) 0, warn below ``overlap_warn``."""
+        model = _fit(_model(None, default_classifier, "propensity", name, self._seed()), Z, t)
+        e = _proba(model, Z, len(self.levels_))
+        return _overlap(e, name, float(self.overlap_warn), getattr(self, "clip", None))
 
     def _check_settings(self, name: str, n: int) -> None:
         k = self.folds
@@ -316,11 +344,12 @@ class _MetaLearner(BaseEstimator):
 class _OutcomeLearner(_MetaLearner):
     """The settings of the learners without a propensity model (S and T)."""
 
-    def __init__(self, outcome: Any = None, final: Any = None, folds: int = 2, control: Any = None,
-                 random_state: int | None = 0, level: float = 0.95) -> None:
+    def __init__(self, outcome: Any = None, final: Any = None, folds: int = 2, overlap_warn: float = 0.01,
+                 control: Any = None, random_state: int | None = 0, level: float = 0.95) -> None:
         self.outcome = outcome
         self.final = final
         self.folds = folds
+        self.overlap_warn = overlap_warn
         self.control = control
         self.random_state = random_state
         self.level = level

@@ -50,6 +50,7 @@ from causal.estimators.designs import (
     DESIGNS,
     Design,
     backdoor_design,
+    cate_design,
     design_for,
     experiment_design,
     frontdoor_design,
@@ -62,8 +63,8 @@ from causal.estimators.weighting import OverlapWarning
 
 __all__ = ["check_estimator", "estimator_checks", "parametrize_with_checks", "CHECKS", "COVERAGE_LEVEL",
            # the known designs (causal.estimators.designs), to check an estimator on a design of one's own
-           "Design", "DESIGNS", "design_for", "backdoor_design", "experiment_design", "iv_design",
-           "frontdoor_design", "panel_design", "synth_design"]
+           "Design", "DESIGNS", "design_for", "backdoor_design", "cate_design", "experiment_design",
+           "iv_design", "frontdoor_design", "panel_design", "synth_design"]
 
 #: Level of the coverage check. A calibrated interval misses the truth of a design with probability
 #: 1 - COVERAGE_LEVEL = 0.001 per seed: the false-failure rate of the check, were the seed drawn at random.
@@ -116,6 +117,18 @@ def _supports_att(est: Any) -> bool:
     return type(est).att is not BaseEstimator.att
 
 
+def _gives_ate(est: Any) -> bool:
+    """Whether ``ate()`` is an estimate with an interval; CATE-only estimators (S-, T-, X-, R-learner,
+    NonParamDML) set the class attribute ``ate_interval = False`` and refuse it by design."""
+    return bool(getattr(type(est), "ate_interval", True))
+
+
+def _gives_cate(est: Any, design: Design) -> bool:
+    """The estimator has ``effect(X)`` and the design names effect modifiers (and knows each row's CATE)."""
+    return callable(getattr(est, "effect", None)) and bool(design.roles.get("effect_modifiers")) \
+        and design.cate is not None
+
+
 def _estimates(est: Any) -> dict[str, Estimate]:
     """``ate()`` and, where the estimator overrides it and it applies, ``att()``."""
     out = {"ate": est.ate()}
@@ -127,9 +140,19 @@ def _estimates(est: Any) -> dict[str, Estimate]:
     return out
 
 
-def _bytes(estimates: Mapping[str, Estimate]) -> dict[str, bytes]:
+def _outputs(est: Any, design: Design) -> dict[str, Any]:
+    """What a fitted estimator reports: its estimates and, for a CATE estimator on a design with
+    effect modifiers, ``effect(X)`` at the design's rows."""
+    out: dict[str, Any] = dict(_estimates(est)) if _gives_ate(est) else {}
+    if _gives_cate(est, design):
+        out["effect"] = np.asarray(est.effect(design.data), dtype=float)
+    return out
+
+
+def _bytes(outputs: Mapping[str, Any]) -> dict[str, bytes]:
     return {k: np.array([e.value, e.stderr, e.ci_low, e.ci_high, e.level], dtype=float).tobytes()
-            + repr((e.method, e.n)).encode() for k, e in estimates.items()}
+            + repr((e.method, e.n)).encode() if isinstance(e, Estimate) else np.asarray(e).tobytes()
+            for k, e in outputs.items()}
 
 
 def _fingerprint(df: pd.DataFrame) -> tuple[Any, ...]:
@@ -231,12 +254,19 @@ def check_get_set_params(est: Any, design: Design) -> None:
 
 
 def check_not_fitted(est: Any, design: Design) -> None:
-    """``ate()`` (and ``att()``) before ``fit`` raise an :class:`EstimationError` saying so."""
+    """``ate()`` (and ``att()``, and ``effect(X)`` of a CATE estimator) before ``fit`` raise an
+    :class:`EstimationError` saying so."""
     fresh = _clone(est)
-    methods = ["ate", "att"] if _supports_att(est) else ["ate"]
-    for m in methods:
+    calls: dict[str, Callable[[], Any]] = {}
+    if _gives_ate(est):
+        calls["ate"] = fresh.ate
+        if _supports_att(est):
+            calls["att"] = fresh.att
+    if callable(getattr(est, "effect", None)) and design.roles.get("effect_modifiers"):
+        calls["effect"] = partial(fresh.effect, design.data)
+    for m, call in calls.items():
         try:
-            getattr(fresh, m)()
+            call()
         except EstimationError as err:
             if "not fitted" not in str(err).lower():
                 raise _fail(f"{m}() before fit: the error does not say the estimator is not fitted: "
@@ -296,13 +326,13 @@ def check_clone(est: Any, design: Design) -> None:
 
 def check_same_data_same_bytes(est: Any, design: Design) -> None:
     """Fitting again — the same object, a clone, on a copy of the data — gives identical bytes."""
-    first = _bytes(_estimates(_fitted(_clone(est), design)))
+    first = _bytes(_outputs(_fitted(_clone(est), design), design))
     refit = _clone(est)
     _fitted(refit, design)
-    runs = {"a second fit of the same estimator": _bytes(_estimates(_fitted(refit, design))),
-            "a clone": _bytes(_estimates(_fitted(_clone(est), design))),
-            "a copy of the data": _bytes(_estimates(_fitted(
-                _clone(est), Design(design.data.copy(), design.roles, design.truth, design.kind))))}
+    runs = {"a second fit of the same estimator": _bytes(_outputs(_fitted(refit, design), design)),
+            "a clone": _bytes(_outputs(_fitted(_clone(est), design), design)),
+            "a copy of the data": _bytes(_outputs(_fitted(
+                _clone(est), Design(design.data.copy(), design.roles, design.truth, design.kind)), design))}
     for what, got in runs.items():
         for target in first:
             if got.get(target) != first[target]:
@@ -317,8 +347,8 @@ def check_refit_forgets(est: Any, design: Design) -> None:
     other[y] = 3.0 * other[y] + 1.0
     used = _clone(est)
     _fitted(used, Design(other, design.roles, design.truth, design.kind))
-    got = _bytes(_estimates(_fitted(used, design)))
-    want = _bytes(_estimates(_fitted(_clone(est), design)))
+    got = _bytes(_outputs(_fitted(used, design), design))
+    want = _bytes(_outputs(_fitted(_clone(est), design), design))
     if got != want:
         raise _fail("a refit keeps state from the previous fit: the estimates differ from a fresh fit's")
 
@@ -342,12 +372,12 @@ def check_no_global_random_state(est: Any, design: Design) -> None:
 def check_pickle(est: Any, design: Design) -> None:
     """A fitted estimator survives ``pickle`` with the same estimates."""
     fitted = _fitted(_clone(est), design)
-    want = _bytes(_estimates(fitted))
+    want = _bytes(_outputs(fitted, design))
     try:
         back = pickle.loads(pickle.dumps(fitted))
     except Exception as err:
         raise _fail(f"a fitted estimator cannot be pickled: {type(err).__name__}: {err}") from None
-    if _bytes(_estimates(back)) != want:
+    if _bytes(_outputs(back, design)) != want:
         raise _fail("the unpickled estimator gives other estimates")
 
 
@@ -436,8 +466,14 @@ def check_covers_truth(est: Any, design: Design) -> None:
     ``COVERAGE_LEVEL`` interval covers the truth (as does ``value ± z stderr``).
 
     With a calibrated interval the check fails with probability 0.001 per seed (1 - COVERAGE_LEVEL).
+    A CATE estimator on a design that knows each row's effect (:func:`~causal.estimators.designs.
+    cate_design`) must also give finite effects at the rows whose PEHE is below that of the
+    constant predictor of the true ATE (on ``cate_design``'s 2,000 rows that PEHE is about 1, a
+    working learner's about 0.1-0.3, so the false-failure rate is negligible).
     """
     from scipy.special import ndtri
+
+    from causal.estimators.metrics import pehe
 
     fresh = _clone(est)
     if "level" in fresh.get_params():
@@ -447,7 +483,10 @@ def check_covers_truth(est: Any, design: Design) -> None:
         w = caught[0]
         raise _fail(f"fit on the known design warned: {w.category.__name__}: {w.message}")
     z = float(ndtri(0.5 + COVERAGE_LEVEL / 2))
-    for target, e in _estimates(fitted).items():
+    for target, e in _outputs(fitted, design).items():
+        if target == "effect":
+            _check_effect(e, design, pehe)
+            continue
         if not isinstance(e, Estimate):
             raise _fail(f"{target}() returned {type(e).__name__}, not an Estimate")
         if not (math.isfinite(e.value) and math.isfinite(e.stderr) and e.stderr > 0):
@@ -462,6 +501,20 @@ def check_covers_truth(est: Any, design: Design) -> None:
             k = abs(e.value - design.truth) / e.stderr
             raise _fail(f"{target}(): the estimate {e.value:.4g} is {k:.1f} standard errors ({e.stderr:.3g}) "
                         f"from the truth {design.truth:g}")
+
+
+def _check_effect(effect: np.ndarray, design: Design, pehe: Callable[[Any, Any], float]) -> None:
+    """``effect(X)`` at the design's rows: one finite value per row, closer to the true CATE than the
+    true ATE is."""
+    truth = np.asarray(design.cate, dtype=float)
+    if effect.shape != truth.shape:
+        raise _fail(f"effect(X) returned shape {effect.shape} for {len(truth)} rows; give one effect per row")
+    if not np.isfinite(effect).all():
+        raise _fail("effect(X) returned missing or infinite values on the known design")
+    got, constant = pehe(effect, truth), pehe(np.full(len(truth), design.truth), truth)
+    if not got < constant:
+        raise _fail(f"effect(X): PEHE {got:.3g} against the true CATE is not below the constant true "
+                    f"ATE's {constant:.3g} on the {design.name or design.kind} design")
 
 
 #: Every check, in the order :func:`check_estimator` runs them.
@@ -553,7 +606,12 @@ def check_estimator(est: Any, *, seed: int = 0, design: Design | None = None) ->
         standard errors; the 99.9% interval (``COVERAGE_LEVEL``) contains the
         estimate and the truth, and the estimate is within ``z_{0.9995}``
         standard errors of it. A calibrated estimator fails this with
-        probability 0.001 per seed.
+        probability 0.001 per seed. A CATE estimator (``effect(X)``) on a
+        design with effect modifiers: finite effects at the design's rows, with
+        a PEHE below the constant true ATE's. Estimators whose class sets
+        ``ate_interval = False`` (a plug-in average of a learned CATE has no
+        valid interval) are checked on ``effect(X)`` only, here and in the
+        determinism, refit, pickle and not-fitted checks.
 
     Parameters
     ----------

@@ -3,10 +3,12 @@
 :func:`~causal.estimators.checks.check_estimator` checks each estimator on the
 design its identification strategy calls for — back-door adjustment, a
 randomised experiment, an instrument, a front-door mediator, a panel with
-parallel trends, a single treated unit with a synthetic control. Every design
-has a constant effect, so its truth is the ATE, the ATT and the LATE alike.
-:data:`DESIGNS` maps each estimator class to its design; a design of your own
-is a :class:`Design`.
+parallel trends, a single treated unit with a synthetic control — and, for the
+estimators of heterogeneous effects, a back-door design whose effect varies
+with an effect modifier (:func:`cate_design`, each row's true CATE in
+``Design.cate``). In every design the ATE, the ATT and the LATE are equal, so
+one ``truth`` serves them all. :data:`DESIGNS` maps each estimator class to
+its design; a design of your own is a :class:`Design`.
 
 Examples
 --------
@@ -31,8 +33,11 @@ import pandas as pd
 
 from causal.errors import EstimationError
 from causal.estimators.base import BaseEstimator
+from causal.estimators.dml import InteractiveDML, LinearDML, NonParamDML
+from causal.estimators.forest import CausalForest
 from causal.estimators.frontdoor import FrontDoor
 from causal.estimators.iv import TwoStageLeastSquares
+from causal.estimators.learners import DRLearner, RLearner, SLearner, TLearner, XLearner
 from causal.estimators.matching import CovariateMatching, PropensityMatching
 from causal.estimators.panel import DiD
 from causal.estimators.simple import DifferenceInMeans, RegressionAdjustment
@@ -40,8 +45,8 @@ from causal.estimators.synth import SyntheticControl
 from causal.estimators.wald import Wald
 from causal.estimators.weighting import AIPW, IPW
 
-__all__ = ["Design", "DESIGNS", "design_for", "backdoor_design", "experiment_design", "iv_design",
-           "frontdoor_design", "panel_design", "synth_design"]
+__all__ = ["Design", "DESIGNS", "design_for", "backdoor_design", "cate_design", "experiment_design",
+           "iv_design", "frontdoor_design", "panel_design", "synth_design"]
 
 Kind = Literal["backdoor", "experiment", "iv", "frontdoor", "panel", "synth"]
 
@@ -58,13 +63,16 @@ class Design:
         and as the strategy needs ``covariates``, ``instrument``, ``mediators``,
         ``unit``, ``time``.
     truth : float
-        The effect ``ate()`` estimates (constant across units, so it is also
-        the ATT and the LATE).
+        The effect ``ate()`` estimates (the same for the ATT and the LATE: the
+        effect is constant, or varies only with what does not drive the treatment).
     kind : {"backdoor", "experiment", "iv", "frontdoor", "panel", "synth"}
         The identification strategy: which bad-input checks apply (separation
         and overlap for ``"backdoor"``, bad instruments for ``"iv"``).
     name : str
         Shown in failure messages.
+    cate : ndarray, optional
+        Each row's true conditional effect given the ``effect_modifiers`` role
+        (designs for heterogeneous-effect estimators; ``None`` otherwise).
     """
 
     data: pd.DataFrame
@@ -72,6 +80,7 @@ class Design:
     truth: float
     kind: Kind
     name: str = ""
+    cate: np.ndarray | None = None
 
     @property
     def treatment(self) -> str:
@@ -115,6 +124,26 @@ def backdoor_design(seed: int = 0, n: int = 2000) -> Design:
     y = 1 + 2.0 * t + x1 - 0.5 * x2 + e
     return Design(pd.DataFrame({"x1": x1, "x2": x2, "t": t, "y": y}),
                   {"treatment": "t", "outcome": "y", "covariates": ["x1", "x2"]}, 2.0, "backdoor", "backdoor")
+
+
+def cate_design(seed: int = 0, n: int = 2000) -> Design:
+    """Confounding by ``x1``, ``x2`` as in :func:`backdoor_design`; the effect ``2 + x3`` varies with ``x3``.
+
+    ``P(t = 1 | x) = sigmoid(0.5 x1 - 0.5 x2)``, ``y = 1 + x1 - 0.5 x2 + 0.5 x3
+    + (2 + x3) t + N(0, 1)`` with ``x1, x2, x3`` independent standard normals.
+    Roles: covariates ``x1, x2``, effect modifier ``x3``. The effect modifier
+    does not drive the treatment, so the ATE and the ATT are both 2; the true
+    CATE of each row, ``2 + x3``, is ``Design.cate`` (the PEHE of the constant
+    predictor 2 is the standard deviation of ``x3``, about 1).
+    """
+    rng = np.random.default_rng(seed)
+    x1, x2, x3, e = rng.normal(size=(4, n))
+    t = (rng.random(n) < _sigmoid(0.5 * x1 - 0.5 * x2)).astype(int)
+    tau = 2.0 + x3
+    y = 1 + x1 - 0.5 * x2 + 0.5 * x3 + tau * t + e
+    roles = {"treatment": "t", "outcome": "y", "covariates": ["x1", "x2"], "effect_modifiers": ["x3"]}
+    data = pd.DataFrame({"x1": x1, "x2": x2, "x3": x3, "t": t, "y": y})
+    return Design(data, roles, 2.0, "backdoor", "cate", tau)
 
 
 def experiment_design(seed: int = 0, n: int = 2000) -> Design:
@@ -225,6 +254,12 @@ def _frontdoor(est: FrontDoor, seed: int) -> Design:
     return frontdoor_design(seed, n=4000, discrete=True) if est.kind == "plugin" else frontdoor_design(seed)
 
 
+def _cate(est: Any, seed: int) -> Design:
+    # 1,000 units: a CATE estimator fits several models per fit, and the checks fit about 30 times; the
+    # PEHE of the constant ATE is about 1 against 0.1-0.4 for the learners (default or linear models)
+    return cate_design(seed, n=1000)
+
+
 #: The known design of each estimator class: ``factory(estimator, seed) -> Design``.
 DESIGNS: Mapping[type, Callable[[Any, int], Design]] = MappingProxyType({
     DifferenceInMeans: lambda est, seed: experiment_design(seed),
@@ -238,6 +273,16 @@ DESIGNS: Mapping[type, Callable[[Any, int], Design]] = MappingProxyType({
     FrontDoor: _frontdoor,
     DiD: _did_design,
     SyntheticControl: lambda est, seed: synth_design(seed),
+    # heterogeneous effects: the effect 2 + x3 (LinearDML's theta is linear in x3, so it is well specified)
+    SLearner: _cate,
+    TLearner: _cate,
+    XLearner: _cate,
+    DRLearner: _cate,
+    RLearner: _cate,
+    LinearDML: _cate,
+    NonParamDML: _cate,
+    CausalForest: _cate,
+    InteractiveDML: lambda est, seed: backdoor_design(seed),  # the ATE and ATT only: no effect modifiers
 })
 
 

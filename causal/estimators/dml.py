@@ -59,7 +59,7 @@ effects", *Biometrika* 108(2).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -362,6 +362,16 @@ class InteractiveDML(BaseEstimator):
         """The average treatment effect from the cross-fitted AIPW score."""
         return _estimate(self, "ate")
 
+    def effect(self, X: Any) -> np.ndarray:
+        """Not available: the interactive model's scores give the ATE and the ATT, not a CATE."""
+        raise EstimationError(f"{type(self).__name__} estimates the ATE and the ATT only (it takes no "
+                              "effect_modifiers); for the CATE use DRLearner (the same AIPW scores regressed "
+                              "on the effect modifiers), LinearDML or NonParamDML")
+
+    def cate(self, data: pd.DataFrame) -> np.ndarray:
+        """Not available: see :meth:`effect`."""
+        return self.effect(data)
+
     def att(self) -> Estimate:
         """The average treatment effect on the treated from the cross-fitted orthogonal ATT score."""
         return _estimate(self, "att")
@@ -405,6 +415,10 @@ class NonParamDML(_Residualiser):
     >>> np.round(est.effect(pd.DataFrame({"x": [-1.0, 1.0]})), 0).tolist()
     [0.0, 2.0]
     """
+
+    #: ``ate()`` refuses (no standard errors); :func:`~causal.estimators.checks.check_estimator` checks
+    #: ``effect(X)`` instead.
+    ate_interval: ClassVar[bool] = False
 
     def __init__(self, model_y: Any = None, model_t: Any = None, model_final: Any = None, folds: int = 5,
                  repeats: int = 1, random_state: Any = 0, overlap_warn: float = 0.01) -> None:

@@ -60,6 +60,12 @@ against 0.96 with 0.05 (a constant effect: 1.49). Clipping
 changes only the weights of the residuals (DR) or the blend (X), and bounds the
 residualised treatment away from 0 (R).
 
+Overlap. The S and T learners use no propensity, and the X-learner's blends
+on the effect modifiers only; each fits :func:`default_classifier` on all the
+features as a diagnostic, so that perfectly separated arms raise
+:class:`~causal.errors.EstimationError` and poor overlap warns, as in the DR
+and R learners.
+
 Intervals. Only :class:`DRLearner` gives the ATE and ATT with intervals
 (AIPW scores); the plug-in average of a machine-learned CATE of the S, T, X and
 R learners has a regularisation bias of unknown size and no valid analytic
@@ -141,6 +147,13 @@ class SLearner(_OutcomeLearner):
     folds : int
         Validated like the other learners' (2 <= folds <= n, every level at
         least ``folds`` units); the S-learner itself fits on all units.
+    overlap_warn : float
+        Overlap diagnostic: :func:`default_classifier` is fitted on all the
+        features (for this check only); a level compared with a propensity of
+        (numerically) 0 raises :class:`~causal.errors.EstimationError` (the
+        outcome models would extrapolate into a region one arm never reaches),
+        one below ``overlap_warn`` warns
+        (:class:`~causal.estimators.weighting.OverlapWarning`; 0 disables).
     control : level, optional
         The reference level (default: the lowest).
     random_state : int or None
@@ -160,6 +173,7 @@ class SLearner(_OutcomeLearner):
             effect_modifiers: Sequence[str] | str | None = None) -> SLearner:
         """Fit the outcome model on features and treatment indicators; return ``self``."""
         Z, t, y = self._prepare(data, treatment, outcome, covariates, effect_modifiers)
+        n_low = self._overlap_check(Z, t, "SLearner")
         k = len(self.levels_)
         others = [j for j in range(k) if j != self._c]
         D = np.column_stack([Z, (t[:, None] == np.asarray(others)[None, :]).astype(float)])
@@ -169,7 +183,7 @@ class SLearner(_OutcomeLearner):
         taus = {j: _predict(model, self._design(Z, j)) - base for j in others}
         direct = self._plug_in if len(self.features_) == len(self.effect_modifiers_) else None
         self._finish(Z, taus, direct)
-        self.diagnostics_ = {"levels": self.levels_, "control": self.control_}
+        self.diagnostics_ = {"levels": self.levels_, "control": self.control_, "n_low_propensity": n_low}
         return self
 
     def _plug_in(self, Xm: np.ndarray, code: int) -> np.ndarray:
@@ -188,6 +202,7 @@ class TLearner(_OutcomeLearner):
             effect_modifiers: Sequence[str] | str | None = None) -> TLearner:
         """Fit one outcome model per level; return ``self``."""
         Z, t, y = self._prepare(data, treatment, outcome, covariates, effect_modifiers)
+        n_low = self._overlap_check(Z, t, "TLearner")
         models = {}
         for j in range(len(self.levels_)):
             model = _model(self.outcome, default_regressor, "outcome", "TLearner", self._seed())
@@ -197,7 +212,7 @@ class TLearner(_OutcomeLearner):
         taus = {j: _predict(models[j], Z) - base for j in models if j != self._c}
         direct = self._plug_in if len(self.features_) == len(self.effect_modifiers_) else None
         self._finish(Z, taus, direct)
-        self.diagnostics_ = {"levels": self.levels_, "control": self.control_}
+        self.diagnostics_ = {"levels": self.levels_, "control": self.control_, "n_low_propensity": n_low}
         return self
 
     def _plug_in(self, Xm: np.ndarray, code: int) -> np.ndarray:
@@ -233,6 +248,8 @@ class XLearner(_PropensityLearner):
         Z, t, y = self._prepare(data, treatment, outcome, covariates, effect_modifiers)
         _clip_check_modifiers(self)
         _model(self.propensity, default_classifier, "propensity", name, None, proba=True)
+        if len(self.features_) > len(self.effect_modifiers_):  # the blending g(x) sees the modifiers only
+            self._overlap_check(Z, t, name)
         Xm = Z[:, :len(self.effect_modifiers_)]
         seed, c = self._seed(), self._c
         arms = {j: _fit(_model(self.outcome, default_regressor, "outcome", name, seed), Z[t == j], y[t == j])
@@ -299,6 +316,8 @@ class DRLearner(_PropensityLearner):
     pseudo_outcomes_ : dict
         Per treated level (code): the AIPW scores whose mean is the ATE.
     """
+
+    ate_interval = True
 
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | str | None = None,
