@@ -9,7 +9,8 @@ over Python floats that give, for one unit, the batch path's value to the last b
 
 * ``+ - * /``, unary ``-``, comparisons, ``and``/``or``/``not``, ``where`` and ``abs`` are IEEE 754
   operations on doubles, correctly rounded in Python as in numpy (neither fuses a multiply
-  and an add);
+  and an add); ``where`` computes only the operand it chooses (the batch's other lane is
+  discarded, so its value cannot matter);
 * ``minimum``, ``maximum`` and ``clip`` follow numpy's rule: NaN if either operand is NaN,
   else the smaller (larger) one, the *second* operand when they are equal (``-0.0``, ``0.0``);
 * ``sqrt`` is correctly rounded in both (``math.sqrt``; a negative operand raises);
@@ -84,8 +85,8 @@ _NUMPY = {"ceil": np.ceil, "exp": np.exp, "expm1": np.expm1, "floor": np.floor, 
 
 class _S:
     """A compiled subexpression for one unit: ``kind`` ``"const"`` (``value`` a float64, as the
-    batch compiler folds it), ``"num"`` (a closure giving a float) or ``"bool"`` (a closure
-    giving a bool)."""
+    batch compiler folds it), ``"var"`` (``value`` the name), ``"num"`` (a closure giving a
+    float) or ``"bool"`` (a closure giving a bool)."""
 
     __slots__ = ("kind", "value")
 
@@ -99,11 +100,41 @@ class _S:
 def _num(s: _S) -> _Fn:
     if s.kind == "num":
         return s.value
+    if s.kind == "var":
+        name = s.value
+        return lambda env: env[name]
     if s.kind == "const":
         c = float(s.value)
         return lambda env: c
     f = s.value
     return lambda env: 1.0 if f(env) else 0.0
+
+
+def _binary(fn: Callable[[Any, Any], Any], a: _S, b: _S) -> _Fn:
+    """``fn(a, b)`` with variables read and constants bound in place (no closure call for them)."""
+    if a.kind == "var" and b.kind == "const":
+        na, cb = a.value, float(b.value)
+        return lambda env: fn(env[na], cb)
+    if a.kind == "const" and b.kind == "var":
+        ca, nb = float(a.value), b.value
+        return lambda env: fn(ca, env[nb])
+    if a.kind == "var" and b.kind == "var":
+        na, nb = a.value, b.value
+        return lambda env: fn(env[na], env[nb])
+    if b.kind == "const":
+        ga, cb = _num(a), float(b.value)
+        return lambda env: fn(ga(env), cb)
+    if a.kind == "const":
+        ca, gb = float(a.value), _num(b)
+        return lambda env: fn(ca, gb(env))
+    if a.kind == "var":
+        na, gb = a.value, _num(b)
+        return lambda env: fn(env[na], gb(env))
+    if b.kind == "var":
+        ga, nb = _num(a), b.value
+        return lambda env: fn(ga(env), env[nb])
+    ga, gb = _num(a), _num(b)
+    return lambda env: fn(ga(env), gb(env))
 
 
 def _truth(s: _S) -> _Fn:
@@ -133,7 +164,7 @@ class _Compiler:
             name = node.id
             if name in CONSTANTS and not (self.scope is not None and name in self.scope):
                 return _S("const", np.float64(CONSTANTS[name]))
-            return _S("num", lambda env: env[name])
+            return _S("var", name)
         if isinstance(node, ast.BinOp):
             return self.binop(node)
         if isinstance(node, ast.UnaryOp):
@@ -194,8 +225,7 @@ class _Compiler:
         np_fn, py_fn = _PY_BINOPS[op]
         if py_fn is None:
             return self.numpy_call(np_fn, [a, b])
-        ga, gb = _num(a), _num(b)
-        return _S("num", lambda env: py_fn(ga(env), gb(env)))
+        return _S("num", _binary(py_fn, a, b))
 
     def compare(self, node: ast.Compare) -> _S:
         operands = [self.convert(x) for x in (node.left, *node.comparators)]
@@ -205,8 +235,7 @@ class _Compiler:
         py_ops = tuple(_PY_COMPARE[type(o)][1] for o in node.ops)
         gets = tuple(_num(x) for x in operands)
         if len(py_ops) == 1:
-            (f,), (g0, g1) = py_ops, gets
-            return _S("bool", lambda env: f(g0(env), g1(env)))
+            return _S("bool", _binary(py_ops[0], operands[0], operands[1]))
 
         def chained(env: _Env) -> bool:
             values = [g(env) for g in gets]
@@ -218,23 +247,34 @@ class _Compiler:
         if name == "where":
             if const:
                 return _folded(_where(*(a.code() for a in args)))
-            t, ga, gb = _truth(args[0]), _num(args[1]), _num(args[2])
-
-            def where(env: _Env) -> float:
-                c, x, y = t(env), ga(env), gb(env)
-                return x if c else y
-            return _S("num", where)
+            # only the chosen operand is computed: the batch's other lane is thrown away, so its
+            # value (or a Python refusal of it, where numpy gives inf or NaN) cannot matter
+            t, a, b = _truth(args[0]), args[1], args[2]
+            if a.kind == "const" and b.kind == "const":
+                ca, cb = float(a.value), float(b.value)
+                return _S("num", lambda env: ca if t(env) else cb)
+            if a.kind == "const":
+                ca, gb = float(a.value), _num(b)
+                return _S("num", lambda env: ca if t(env) else gb(env))
+            if b.kind == "const":
+                ga, cb = _num(a), float(b.value)
+                return _S("num", lambda env: ga(env) if t(env) else cb)
+            ga, gb = _num(a), _num(b)
+            return _S("num", lambda env: ga(env) if t(env) else gb(env))
         if name == "clip":
             if const:
                 return _folded(_clip(*(a.code() for a in args)))
+            if args[1].kind == args[2].kind == "const":
+                low = _binary(np_maximum, args[0], args[1])
+                hi = float(args[2].value)
+                return _S("num", lambda env: np_minimum(low(env), hi))
             gx, glo, ghi = (_num(a) for a in args)
             return _S("num", lambda env: np_minimum(np_maximum(gx(env), glo(env)), ghi(env)))
         if name in ("minimum", "maximum"):
             if const:
                 return _folded(_apply(getattr(np, name), tuple(a.code() for a in args)))
             fn = np_minimum if name == "minimum" else np_maximum
-            ga, gb = _num(args[0]), _num(args[1])
-            return _S("num", lambda env: fn(ga(env), gb(env)))
+            return _S("num", _binary(fn, args[0], args[1]))
         if name == "abs":
             if const:
                 return _folded(_apply(np.abs, (args[0].code(),)))

@@ -300,7 +300,8 @@ class _DrivingBase(Scenario):
 
     def reward(self, values, actions):
         def loss(x: Any, weight: float = 1.0) -> np.ndarray:
-            return 0.0 - weight * np.asarray(x, dtype=float)  # 0.0 - ...: no negative zeros
+            # 0.0 - ...: no negative zeros; one unit's float (the episode core's scalar path) as is
+            return 0.0 - weight * (x if type(x) is float else np.asarray(x, dtype=float))
 
         return {"collision": loss(values["collision"], COLLISION_COST),
                 "impact": loss(values["impact_speed"], IMPACT_COST),

@@ -225,9 +225,10 @@ def _context_one(state: EpisodeState) -> tuple[dict[str, float], dict[str, float
     return got
 
 
-def _values_one(state: EpisodeState, actions: np.ndarray
-                ) -> tuple[dict[str, Any], np.ndarray, dict[str, np.ndarray]] | None:
-    """:func:`_values` of a batch of one (not tabulated) on floats, or ``None`` (batch path)."""
+def _values_one(state: EpisodeState, actions: np.ndarray, arrays: bool = True
+                ) -> tuple[dict[str, Any], Any, dict[str, Any]] | None:
+    """:func:`_values` of a batch of one (not tabulated) on floats, or ``None`` (batch path);
+    the reward and its components as one-element arrays (``arrays=False``: floats)."""
     sc = state.scenario
     got = _context_one(state)
     if got is None:
@@ -239,8 +240,10 @@ def _values_one(state: EpisodeState, actions: np.ndarray
         sc.scm.compute_one(Layout.of(sc).after_context, values, noise)
     except FALLBACK:
         return None
-    total, parts = sc.total_reward(values, actions)
-    return values, _column(total, 1), {k: _column(p, 1) for k, p in parts.items()}
+    total, parts = sc.total_reward_one(values, actions)
+    if not arrays:
+        return values, total, parts
+    return values, np.array([total]), {k: np.array([x]) for k, x in parts.items()}
 
 
 def _rewards(state: EpisodeState, actions: np.ndarray, rows: np.ndarray | None
@@ -293,8 +296,13 @@ def transition(state: EpisodeState, actions: np.ndarray
     """
     sc = state.scenario
     lay = Layout.of(sc)
-    if lay.fast and state.batch == 1 and not (state.terminated[0] or state.truncated[0]):
-        return _step_one(state, actions, lay)
+    if state.batch == 1 and not (state.terminated[0] or state.truncated[0]):
+        if lay.fast:
+            return _step_one(state, actions, lay)
+        if lay.lengths and not lay.tabulated and _one_ok(sc):
+            got = _step_one_live(state, actions)
+            if got is not None:
+                return got
     if lay.tabulated and not sc.dynamic:
         outcome, total, parts = _rewards(state, actions, None)
         values = None
@@ -343,6 +351,38 @@ def _step_one(state: EpisodeState, actions: np.ndarray, lay: Layout
     else:
         changes = {"truncated": np.ones(1, dtype=bool), "cache": {}}
     return state._evolve(changes), got[1], got[0], dict(zip(lay.parts, got[2:], strict=True))
+
+
+def _step_one_live(state: EpisodeState, actions: np.ndarray
+                   ) -> tuple[EpisodeState, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None:
+    """:func:`transition` of one live episode with known episode lengths, not tabulated: the unit
+    computed on floats (:func:`_values_one`), the state's hooks called as the batch path calls
+    them, the bookkeeping on Python numbers. ``None``: the batch path takes over."""
+    got = _values_one(state, actions, arrays=False)
+    if got is None:
+        return None
+    values, total, parts = got
+    sc = state.scenario
+    u = int(state.unit[0])
+    following = u + 1
+    changes: dict[str, Any] = {"cache": {}}
+    go = following < int(state.length[0])
+    if go:
+        changes["unit"] = np.array([following])
+        changes["time"] = state.times[following].copy()
+    elif state.terminal[0]:
+        changes["terminated"] = np.ones(1, dtype=bool)
+    else:
+        changes["truncated"] = np.ones(1, dtype=bool)
+    st = state.state
+    if sc.dynamic:
+        st = changes["state"] = _as_state(sc.transition(st, values, actions, state.time), 1, st)
+    if sc.arrives and go:
+        arrived = _as_state(sc.arrive(st, changes["time"]), 1, st)
+        changes["state"] = {**st, **arrived}
+    return (state._evolve(changes), np.array([values[sc.outcome]], dtype=np.float64),
+            np.array([total], dtype=np.float64),
+            {k: np.array([x], dtype=np.float64) for k, x in parts.items()})
 
 
 def _advance(state: EpisodeState, st: Mapping[str, np.ndarray], live: np.ndarray | None):

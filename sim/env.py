@@ -39,6 +39,7 @@ import numpy as np
 from gymnasium import spaces
 
 from sim import core
+from sim.actions import ContinuousActions, DiscreteActions
 from sim.core import EpisodeState
 from sim.errors import SimError
 from sim.query import Query
@@ -116,6 +117,12 @@ class CausalEnv(gym.Env):
         self.action_space = scenario.actions.space
         self.feature_names = scenario.feature_names
         self._discrete = hasattr(self.action_space, "n")
+        # what an action needs to pass the check without numpy (else ActionMap.check decides)
+        check = type(scenario.actions).check
+        self._n = int(self.action_space.n) if self._discrete and check is DiscreteActions.check else None
+        self._box = None if self._discrete or check is not ContinuousActions.check else (
+            self.action_space.shape, tuple(np.asarray(self.action_space.low, dtype=np.float64).tolist()),
+            tuple(np.asarray(self.action_space.high, dtype=np.float64).tolist()))
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None
@@ -169,7 +176,7 @@ class CausalEnv(gym.Env):
         if state is None or state.terminated[0] or state.truncated[0]:
             raise SimError("the episode is over (or never started): call reset()")
         sc = self.scenario
-        a = sc.actions.check(action)
+        a = self._checked(action)
         batch = np.array([a], dtype=np.int64) if self._discrete else a[None, :]
         new, outcome, total, parts = core.transition(state, batch)
         self.previous, self.state, self.last_action = state, new, a
@@ -230,6 +237,21 @@ class CausalEnv(gym.Env):
         return core.tape_of(self.state)
 
     # ------------------------------------------------------------------ internals
+    def _checked(self, action: Any) -> Any:
+        """``scenario.actions.check(action)``, without numpy for the usual valid actions: a
+        Python or numpy integer in range (discrete), a float64 array of the space's shape within
+        its bounds (box). Anything else goes to the action map's own check (and its errors)."""
+        kind = type(action)
+        if self._n is not None:
+            if (kind is int or kind is np.int64) and 0 <= action < self._n:
+                return int(action)
+        elif self._box is not None and kind is np.ndarray and action.dtype == np.float64:
+            shape, low, high = self._box
+            if action.shape == shape and all(lo <= x <= hi for lo, x, hi
+                                             in zip(low, action.tolist(), high, strict=True)):
+                return action
+        return self.scenario.actions.check(action)
+
     def _info_reset(self) -> dict[str, Any]:
         s = self.state
         return {"time": float(s.time[0]), "unit": int(s.unit[0]), "kind": s.kind[0],

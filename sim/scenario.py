@@ -292,6 +292,18 @@ class Scenario(ABC):
             total = total + a
         return total, parts
 
+    def total_reward_one(self, values: Mapping[str, float], actions: np.ndarray
+                         ) -> tuple[float, dict[str, float]]:
+        """:meth:`total_reward` of one unit whose ``values`` are floats (``actions``: a batch of one),
+        as floats: the same components, added left to right (the same float sum)."""
+        parts = {k: p if type(p) is float else np.asarray(p, dtype=np.float64).item(0)
+                 for k, p in self.reward(values, actions).items()}
+        terms = list(parts.values())
+        total = terms[0]
+        for x in terms[1:]:
+            total = total + x
+        return total, parts
+
     # ------------------------------------------------------------------ data
     def _static_scm(self) -> SCM:
         return self.scm.do(self.state_interventions(self.initial_state())) if self.state_nodes else self.scm
