@@ -26,7 +26,7 @@ Accuracy beside time: whether the two skeletons are equal, and each side's SHD
 against the true CPDAG (:func:`causal.discovery.shd`) with adjacency F1.
 
 Targets: >= 3x faster than causal-learn, with equal skeletons. ``--quick``
-runs d = 10 and 20 at n = 1,000 with 2 repeats (a smoke run, not a
+runs d = 8 and 12 at n = 1,000 with 2 repeats (a smoke run, not a
 measurement); ``--no-peers`` skips causal-learn.
 """
 
@@ -100,14 +100,14 @@ def _cell(ts: list[float]) -> str:
 
 
 def main() -> None:
-    ap = parser(__doc__, "d = 10, 20 at n = 1,000, 2 repeats: a smoke run")
+    ap = parser(__doc__, "d = 8, 12 at n = 1,000, 2 repeats: a smoke run")
     ap.add_argument("--no-peers", action="store_true", help="skip causal-learn")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--sizes", default="20,50,100", help="comma-separated numbers of variables")
     args = ap.parse_args()
     if args.repeats < 5 and not args.quick:
         ap.error("--repeats must be >= 5 outside --quick (see benchmarks/README.md)")
-    sizes = (10, 20) if args.quick else tuple(int(s) for s in args.sizes.split(","))
+    sizes = (8, 12) if args.quick else tuple(int(s) for s in args.sizes.split(","))
     n, repeats = (1000, 2) if args.quick else (N, args.repeats)
     info = machine(["numpy", "scipy", "pandas", "networkx", "causal-learn"])
     peer = None if args.no_peers else _peer()
@@ -124,7 +124,8 @@ def main() -> None:
                       f"{r['speedup']:.1f}x" if has_peer else "—",
                       verdict(r["speedup"] >= TARGET and r["same_skeleton"]) if has_peer else verdict(None),
                       r.get("same_skeleton", "—"),
-                      f"{r['ours_shd']} / {r.get('peer_shd', '—')}", f"{r['ours_f1']} / {r.get('peer_f1', '—')}"])
+                      f"{r['ours_shd']} / {r.get('peer_shd', '—')}",
+                      f"{r['ours_f1']} / {r.get('peer_f1', '—')}"])
     print()
     print(markdown(header, table))
     if args.json:

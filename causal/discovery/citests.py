@@ -121,9 +121,15 @@ class CITest(abc.ABC):
     def _compute(self, x: int, y: int, sets: np.ndarray) -> np.ndarray:
         """p-values of ``x ⟂ y | S`` for each row ``S`` of the int array ``sets`` (shape k × l)."""
 
-    def pvalues(self, x: int, y: int, sets: Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
-        """p-values for many conditioning sets of one pair, cached by ``(min(x, y), max(x, y), sorted S)``."""
-        sets = [tuple(sorted(int(v) for v in s)) for s in sets]
+    def pvalues(self, x: int, y: int, sets: Sequence[Sequence[int]] | np.ndarray, *,
+                canonical: bool = False) -> np.ndarray:
+        """p-values for many conditioning sets of one pair, cached by ``(min(x, y), max(x, y), sorted S)``.
+
+        ``canonical=True`` promises that ``sets`` are already sorted tuples of ints (as
+        ``itertools.combinations`` of a sorted list gives them), which skips re-sorting.
+        """
+        if not canonical:
+            sets = [tuple(sorted(int(v) for v in s)) for s in sets]
         a, b = min(x, y), max(x, y)
         cache = self._cache
         out = [cache.get((a, b, s)) for s in sets]

@@ -7,9 +7,11 @@
    neighbourhoods are frozen at the start of each level and edges are removed
    at its end, so the skeleton does not depend on the column order.
 2. **v-structures.** For each unshielded triple ``x — z — y`` (``x``, ``y``
-   not adjacent), orient ``x -> z <- y`` when ``z`` is not in the separating
-   set of ``x`` and ``y``. Conflicting v-structures (test errors) keep the
-   earlier collider, in node order.
+   not adjacent), orient ``x -> z <- y`` when ``z`` is in none of the
+   separating sets of ``x`` and ``y`` found at the level where their edge was
+   removed (all subsets of that size from both neighbourhoods are checked, so
+   the answer does not depend on which set is tried first). Conflicting
+   v-structures (test errors) keep the earlier collider, in node order.
 3. **Meek's rules** R1-R3 (R4 too with background knowledge) orient what
    follows (:mod:`causal.discovery._orient`) [3]_.
 
@@ -76,7 +78,7 @@ def _first_separating(test: CITest, x: int, y: int, cands: np.ndarray, level: in
     combos = combinations(cands.tolist(), level)
     size = 8
     while chunk := list(islice(combos, size)):
-        p = test.pvalues(x, y, chunk)
+        p = test.pvalues(x, y, chunk, canonical=True)
         hit = np.nonzero(p > alpha)[0]
         if len(hit):
             return tuple(chunk[hit[0]])
@@ -84,8 +86,20 @@ def _first_separating(test: CITest, x: int, y: int, cands: np.ndarray, level: in
     return None
 
 
+def _separating_union(test: CITest, x: int, y: int, cands: np.ndarray, level: int, alpha: float) -> set[int]:
+    """The union of all subsets of ``cands`` of size ``level`` that separate x and y."""
+    out: set[int] = set()
+    combos = combinations(cands.tolist(), level)
+    while chunk := list(islice(combos, _CHUNK)):
+        p = test.pvalues(x, y, chunk, canonical=True)
+        for i in np.nonzero(p > alpha)[0]:
+            out.update(chunk[i])
+    return out
+
+
 def skeleton(test: CITest, alpha: float, *, stable: bool = True, knowledge: Knowledge | None = None,
-             max_cond: int | None = None) -> tuple[np.ndarray, dict[frozenset[int], tuple[int, ...]]]:
+             max_cond: int | None = None, union: bool = False
+             ) -> tuple[np.ndarray, dict[frozenset[int], tuple[int, ...]]]:
     """The PC skeleton search.
 
     Parameters
@@ -100,13 +114,18 @@ def skeleton(test: CITest, alpha: float, *, stable: bool = True, knowledge: Know
         Pairs forbidden both ways are never adjacent; required edges are never removed.
     max_cond : int, optional
         Largest conditioning set size tried.
+    union : bool
+        Record, instead of the first separating set found, the union of all
+        separating sets of the level at which the edge was removed, from both
+        endpoints' neighbourhoods (PC's v-structure rule then reads "z is in
+        none of them", which does not depend on the order the sets are tried).
 
     Returns
     -------
     adj : ndarray of bool, shape (d, d)
         The skeleton.
     sepsets : dict
-        ``frozenset({i, j}) -> separating set`` for every removed pair.
+        ``frozenset({i, j}) -> separating set`` (sorted tuple) for every removed pair.
     """
     nodes, d = test.nodes, len(test.nodes)
     k = knowledge or Knowledge()
@@ -143,6 +162,11 @@ def skeleton(test: CITest, alpha: float, *, stable: bool = True, knowledge: Know
                     continue
                 s = _first_separating(test, x, int(y), cands, level, alpha)
                 if s is not None:
+                    if union:
+                        other = np.nonzero(frozen[y] if stable else adj[y])[0]
+                        members = _separating_union(test, x, int(y), cands, level, alpha) \
+                            | _separating_union(test, int(y), x, other[other != x], level, alpha)
+                        s = tuple(sorted(members))
                     sepsets[frozenset((x, int(y)))] = s
                     removed[x, y] = removed[y, x] = True
                     if not stable:
@@ -230,7 +254,7 @@ def pc(data: Any, alpha: float = 0.01, test: str | CITest = "fisherz", *, stable
     """
     t = make_test(data, test)
     k = check_settings(alpha, max_cond, knowledge, t.nodes)
-    adj, sepsets = skeleton(t, alpha, stable=stable, knowledge=k, max_cond=max_cond)
+    adj, sepsets = skeleton(t, alpha, stable=stable, knowledge=k, max_cond=max_cond, union=True)
     return orient_cpdag(t.nodes, adj, sepsets, k)
 
 
