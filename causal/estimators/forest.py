@@ -52,15 +52,13 @@ from scipy.special import ndtr
 from sklearn.model_selection import KFold
 
 from causal.errors import EstimationError
-from causal.estimators._forest_split import Forest, grow_batch, route, route_pairs
+from causal.estimators._forest_split import grow_trees, kernels, route_pairs, threads
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns, normal_interval
 from causal.estimators.weighting import seeded_clone
 
 __all__ = ["CausalForest"]
 
-_TREES_PER_BATCH = 64
-_PAIRS_PER_CHUNK = 1 << 20
 #: The default nuisance models' settings: histogram gradient boosting, slowed down and stopped early
 #: on a validation split, with leaves of at least 50 units. scikit-learn's defaults (no early
 #: stopping below 10,000 units) overfit the propensity: out-of-fold values of 0.007 and 0.98 where
@@ -269,8 +267,6 @@ class CausalForest(BaseEstimator):
         n, q = W.shape
         group, trees = s["group"], s["trees"]
         size = max(2, int(round(s["frac"] * n)))
-        ranks = [np.argsort(W[:, f], kind="stable") for f in range(q)]
-        forest = Forest()
         inbag = np.zeros((trees, n), dtype=bool)
         est_rows = np.zeros((trees, n), dtype=bool)
         split_rows = np.zeros((trees, n), dtype=bool)
@@ -290,10 +286,8 @@ class CausalForest(BaseEstimator):
                     split_rows[b, sub[:half]], est_rows[b, sub[half:]] = True, True
                 else:
                     split_rows[b, sub], est_rows[b, sub] = True, True
-        for lo in range(0, trees, _TREES_PER_BATCH):
-            hi = min(trees, lo + _TREES_PER_BATCH)
-            forest.add(*grow_batch(W, ranks, tres, yres, t, split_rows[lo:hi], min_node_size=s["min_node"],
-                                   alpha=s["alpha"], mtry=s["mtry"], rng=rng))
+        forest = grow_trees(W, tres, yres, t, split_rows, min_node_size=s["min_node"], alpha=s["alpha"],
+                            mtry=s["mtry"], rng=rng)
         self.nodes_ = forest.freeze()
         # leaf statistics of the estimation halves: count and means of T~, Y~, T~Y~, T~^2
         tree_of, unit = np.nonzero(est_rows)
@@ -321,31 +315,14 @@ class CausalForest(BaseEstimator):
     def _predict(self, W: np.ndarray, oob: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """``tau(x)`` and its little-bags variance for each row of ``W``."""
         nx = len(W)
-        trees = len(self.nodes_["roots"])
         ell = self.group_
-        chunk = max(ell, (_PAIRS_PER_CHUNK // max(nx, 1)) // ell * ell)
-        s_all, n_all = np.zeros((nx, 4)), np.zeros(nx)
-        s_g, n_groups = np.zeros((nx, 4)), np.zeros(nx)
-        s2_tree, s2_group = np.zeros((nx, 4, 4)), np.zeros((nx, 4, 4))
-        for lo in range(0, trees, chunk):
-            hi = min(trees, lo + chunk)
-            leaf = route(self.nodes_, W, np.arange(lo, hi))
-            good = self.leaf_count_[leaf] > 0
-            if oob:
-                bag = np.unpackbits(self.inbag_[lo:hi], axis=1, count=self.n_train_).astype(bool)
-                good &= ~bag.T
-            v = np.where(good[..., None], self.leaf_means_[leaf], 0.0)
-            s_all += v.sum(1)
-            n_all += good.sum(1)
-            if ell > 1:
-                gg = good.reshape(nx, -1, ell).all(-1)
-                vg = np.where(gg[..., None, None], v.reshape(nx, -1, ell, 4), 0.0)
-                s_g += vg.sum((1, 2))
-                flat = vg.reshape(nx, -1, 4)
-                s2_tree += np.matmul(flat.transpose(0, 2, 1), flat)
-                mg = vg.mean(2)
-                s2_group += np.matmul(mg.transpose(0, 2, 1), mg)
-                n_groups += gg.sum(1)
+        nodes = self.nodes_
+        inbag = (np.unpackbits(self.inbag_, axis=1, count=self.n_train_).astype(bool) if oob
+                 else np.zeros((1, 1), dtype=bool))
+        s_all, n_all, s_g, n_groups, s2_tree, s2_group = kernels().forest_sums(
+            nodes["feature"], nodes["threshold"], nodes["left"], nodes["roots"],
+            np.ascontiguousarray(W, dtype=float), self.leaf_means_, self.leaf_count_, ell, inbag, oob,
+            threads())
         with np.errstate(invalid="ignore", divide="ignore"):
             mt, my, mty, mtt = (s_all / n_all[:, None]).T
             slope = mtt - mt**2
