@@ -71,7 +71,7 @@ def test_cpdag_textbook_cases():
         cpdag(CausalGraph.from_string("a -> b; a <-> b"))
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(8))
 def test_pc_with_oracle_returns_the_cpdag(seed):
     g = random_dag(8, degree=2.5, seed=seed)
     assert pc(None, test=DSeparation(g)) == cpdag(g)
@@ -102,7 +102,6 @@ def test_stable_skeleton_does_not_depend_on_column_order():
     a = pc(df, 0.05).adjacencies
     cols = list(np.random.default_rng(0).permutation(df.columns))
     assert pc(df[cols], 0.05).adjacencies == a
-    assert pc(df, 0.05, stable=False).adjacencies <= a | pc(df, 0.05, stable=False).adjacencies
 
 
 def test_knowledge_tiers_required_and_forbidden():
