@@ -231,13 +231,17 @@ class GSquare(CITest):
     (True, True)
     """
 
-    def __init__(self, data: Any) -> None:
+    def __init__(self, data: Any, max_levels: int = 50) -> None:
         super().__init__()
         x, self.nodes = as_data(data)
         self.n = len(x)
         codes, cards = [], []
         for j in range(x.shape[1]):
             values, inverse = np.unique(x[:, j], return_inverse=True)
+            if len(values) > max_levels:
+                raise EstimationError(f"column {self.nodes[j]!r} has {len(values)} distinct values: it looks "
+                                      "continuous, and G² would treat each value as a category; use "
+                                      "test='fisherz', discretise it, or raise max_levels")
             codes.append(inverse.astype(np.int64))
             cards.append(len(values))
         self.codes = np.column_stack(codes)

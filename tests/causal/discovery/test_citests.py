@@ -86,6 +86,11 @@ def test_dseparation_oracle():
     assert (t2.pvalue(0, 2), t2.pvalue(0, 2, [1])) == (0.0, 1.0)
 
 
+def test_g2_refuses_continuous_columns():
+    with pytest.raises(EstimationError, match="looks continuous"):
+        pc(_gaussian(200), test="g2")
+
+
 def test_auto_picks_g2_for_discrete_data():
     rng = np.random.default_rng(4)
     assert isinstance(make_test(rng.integers(0, 3, (50, 3)), "auto"), GSquare)
