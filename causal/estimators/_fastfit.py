@@ -6,8 +6,20 @@ operations on a tall design ``Phi`` (``n`` rows, a handful of columns):
 transposed, as a C-contiguous ``(q, n)`` array ``PhiT``, and each product runs
 over blocks of :data:`_BLOCK` units: the block's rows and temporaries stay in
 cache, no ``n``-long temporaries are allocated, and the BLAS calls are small
-enough to stay single-threaded (on a loaded machine a threaded call on a
-million rows waits for a busy core and can take ten times as long).
+enough to stay in cache.
+
+Threads. OpenBLAS threads a product once it passes a small size threshold
+(a 9 x 8,192 block already does), and on a busy machine each threaded call
+waits for a core another process holds: ``gram`` of a 9 x 10^6 design took
+1,350-1,860 ms with two BLAS threads on two loaded cores against 73 ms with
+one. The estimators' BLAS work is small (a handful of columns), so
+:func:`single_threaded` runs a whole fit with one BLAS and one OpenMP thread.
+It reuses one ``threadpoolctl.ThreadpoolController`` per process (made at the
+first fit; making one scans the loaded libraries and costs about 14 ms, while
+entering and leaving its limit costs about 0.04 ms). The estimators enter it at
+the top of ``fit`` (a ``with`` block adds no stack frame, so their warnings still
+point at the caller); :func:`one_thread` decorates helper functions that do not
+warn (``causal.estimators.simple.ols``).
 
 :func:`newton_logistic` fits an L2-penalised logistic regression — the
 default propensity model's objective — by Newton's method (iteratively
@@ -28,10 +40,16 @@ University Press, section 9.5 (Newton's method, backtracking line search).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import functools
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
+
+__all__ = ["gram", "tmatmul", "matmul", "proba", "newton_logistic", "LogitFit", "single_threaded",
+           "one_thread"]
 
 #: Units per block. Blocks this small keep OpenBLAS single-threaded (a few columns times 8,192 rows is
 #: below its threading threshold) and a block's rows and temporaries in the L2 cache.
@@ -39,6 +57,41 @@ _BLOCK = 1 << 13
 
 #: Largest condition number of the diagonally scaled Hessian :func:`newton_logistic` accepts.
 _MAX_COND = 1e10
+
+
+_CONTROLLER: Any = None
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def single_threaded() -> AbstractContextManager[Any]:
+    """A context in which BLAS and OpenMP run on one thread, restoring the previous limits after.
+
+    The ``threadpoolctl`` controller is made once per process, at the first call (by then numpy's,
+    scipy's and scikit-learn's pools are loaded); a library loaded later is not limited.
+
+    >>> with single_threaded():
+    ...     float(np.ones((3, 3)).sum())
+    9.0
+    """
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1)
+
+
+def one_thread(method: _F) -> _F:
+    """Decorate a function so that it runs inside :func:`single_threaded`.
+
+    The wrapper is one more stack frame: a function whose warnings count frames (``stacklevel``)
+    should enter :func:`single_threaded` in its body instead.
+    """
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with single_threaded():
+            return method(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
 
 
 def _spans(n: int) -> range:

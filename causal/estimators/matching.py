@@ -95,7 +95,7 @@ import pandas as pd
 from scipy.linalg import solve_triangular
 
 from causal.errors import EstimationError
-from causal.estimators._fastfit import gram, tmatmul
+from causal.estimators._fastfit import gram, single_threaded, tmatmul
 from causal.estimators._neighbors import _Index, _index, _Line, _nearest
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
@@ -310,65 +310,68 @@ class _Matching(BaseEstimator):
         OverlapWarning
             When a fitted propensity lies outside ``[overlap_warn, 1 - overlap_warn]``.
         """
-        name = type(self).__name__
-        self._check_settings(name)
-        covs = [covariates] if isinstance(covariates, str) else list(covariates or [])
-        frame = check_columns(data, estimator=name, treatment=treatment, outcome=outcome, covariates=covs)
-        if not covs:
-            raise EstimationError(f"{name}: covariates are required to match on; for a randomised "
-                                  "experiment without covariates use DifferenceInMeans")
-        if treatment in covs or outcome in covs:
-            raise EstimationError(f"{name}: the treatment and the outcome cannot also be covariates")
-        t = as_binary(frame[treatment], estimator=name)
-        n1 = int(t.sum())
-        need = max(2, int(self.n_neighbors))
-        if min(n1, len(t) - n1) < need:
-            raise EstimationError(f"{name}: need at least {need} treated and {need} control units "
-                                  f"(max(2, n_neighbors)); got {n1} and {len(t) - n1}")
-        X = frame[covs].to_numpy(dtype=float)
-        y = frame[outcome].to_numpy(dtype=float)
-        Z, radius = self._space(X, t, covs, name)
-        self.overlap_ = overlap_diagnostics(self._overlap_propensity(X, t, name), t, name,
-                                            float(self.overlap_warn), _OVERLAP_ADVICE, stacklevel=3)
-        nns = {w: _index(Z[t == w]) for w in (0, 1)}
-        matches = _match_arms(Z, t, nns, int(self.n_neighbors), radius, name)
-        mu = _arm_regressions(X, y, t, covs, name) if self.bias_correction else None
-        resid = y if mu is None else y - mu[t.astype(int), np.arange(len(y))]
-        s2 = _conditional_variance(nns, resid, t)
-        est = {"ate": _combine(y, t, [matches[1], matches[0]], mu, s2),
-               "att": _combine(y, t, [matches[1]], mu, s2)}
-        for target, e in est.items():
-            if e["n_targets"] == 0:
-                who = "unit" if target == "ate" else "treated unit"
-                raise EstimationError(f"{name}: no {who} has a match within caliper={self.caliper}; "
-                                      "widen the caliper")
-        extra = self._adjust(est, X, t, y, mu, nns)
-        self.n_ = len(y)
-        self.covariates_ = covs
-        self.matched_ = est["ate"]["target"]
-        self.n_unmatched_ = int((~self.matched_).sum())
-        index = data.index
-        unit, match, weight, dist = (np.concatenate(a) for a in zip(matches[1], matches[0], strict=True))
-        self.matches_ = pd.DataFrame({"unit": index[unit], "match": index[match], "weight": weight,
-                                      "distance": dist})
-        self.balance_ = _balance(X, t, {k: e["weights"] for k, e in est.items()}, covs)
-        self.results_ = {}
-        for target, e in est.items():
-            var, how = e["var"], "Abadie-Imbens (2006)"
-            adj = extra.get(target)
-            if adj is not None:
-                var, how = var + adj, "Abadie-Imbens (2016), accounting for the estimated propensity score"
-            n_pool = len(y) if target == "ate" else n1
-            self.results_[target] = {
-                "value": e["value"], "stderr": float(np.sqrt(var)), "n": e["n_used"], "se_method": how,
-                "stderr_ai2006": float(np.sqrt(e["var"])),
-                "n_matched": e["n_targets"], "n_dropped": n_pool - e["n_targets"],
-                "n_dropped_treated": n1 - int(e["target"][t == 1].sum()),
-                "n_dropped_control": (len(y) - n1 - int(e["target"][t == 0].sum())) if target == "ate" else 0}
-        self.ate_ = self.results_["ate"]["value"]
-        self.att_ = self.results_["att"]["value"]
-        self.fitted_ = True
-        return self
+        with single_threaded():  # small BLAS calls stall on busy cores
+            name = type(self).__name__
+            self._check_settings(name)
+            covs = [covariates] if isinstance(covariates, str) else list(covariates or [])
+            frame = check_columns(data, estimator=name, treatment=treatment, outcome=outcome, covariates=covs)
+            if not covs:
+                raise EstimationError(f"{name}: covariates are required to match on; for a randomised "
+                                      "experiment without covariates use DifferenceInMeans")
+            if treatment in covs or outcome in covs:
+                raise EstimationError(f"{name}: the treatment and the outcome cannot also be covariates")
+            t = as_binary(frame[treatment], estimator=name)
+            n1 = int(t.sum())
+            need = max(2, int(self.n_neighbors))
+            if min(n1, len(t) - n1) < need:
+                raise EstimationError(f"{name}: need at least {need} treated and {need} control units "
+                                      f"(max(2, n_neighbors)); got {n1} and {len(t) - n1}")
+            X = frame[covs].to_numpy(dtype=float)
+            y = frame[outcome].to_numpy(dtype=float)
+            Z, radius = self._space(X, t, covs, name)
+            self.overlap_ = overlap_diagnostics(self._overlap_propensity(X, t, name), t, name,
+                                                float(self.overlap_warn), _OVERLAP_ADVICE, stacklevel=3)
+            nns = {w: _index(Z[t == w]) for w in (0, 1)}
+            matches = _match_arms(Z, t, nns, int(self.n_neighbors), radius, name)
+            mu = _arm_regressions(X, y, t, covs, name) if self.bias_correction else None
+            resid = y if mu is None else y - mu[t.astype(int), np.arange(len(y))]
+            s2 = _conditional_variance(nns, resid, t)
+            est = {"ate": _combine(y, t, [matches[1], matches[0]], mu, s2),
+                   "att": _combine(y, t, [matches[1]], mu, s2)}
+            for target, e in est.items():
+                if e["n_targets"] == 0:
+                    who = "unit" if target == "ate" else "treated unit"
+                    raise EstimationError(f"{name}: no {who} has a match within caliper={self.caliper}; "
+                                          "widen the caliper")
+            extra = self._adjust(est, X, t, y, mu, nns)
+            self.n_ = len(y)
+            self.covariates_ = covs
+            self.matched_ = est["ate"]["target"]
+            self.n_unmatched_ = int((~self.matched_).sum())
+            index = data.index
+            unit, match, weight, dist = (np.concatenate(a) for a in zip(matches[1], matches[0], strict=True))
+            self.matches_ = pd.DataFrame({"unit": index[unit], "match": index[match], "weight": weight,
+                                          "distance": dist})
+            self.balance_ = _balance(X, t, {k: e["weights"] for k, e in est.items()}, covs)
+            self.results_ = {}
+            for target, e in est.items():
+                var, how = e["var"], "Abadie-Imbens (2006)"
+                adj = extra.get(target)
+                if adj is not None:
+                    var = var + adj
+                    how = "Abadie-Imbens (2016), accounting for the estimated propensity score"
+                n_pool = len(y) if target == "ate" else n1
+                self.results_[target] = {
+                    "value": e["value"], "stderr": float(np.sqrt(var)), "n": e["n_used"], "se_method": how,
+                    "stderr_ai2006": float(np.sqrt(e["var"])),
+                    "n_matched": e["n_targets"], "n_dropped": n_pool - e["n_targets"],
+                    "n_dropped_treated": n1 - int(e["target"][t == 1].sum()),
+                    "n_dropped_control": ((len(y) - n1 - int(e["target"][t == 0].sum()))
+                                          if target == "ate" else 0)}
+            self.ate_ = self.results_["ate"]["value"]
+            self.att_ = self.results_["att"]["value"]
+            self.fitted_ = True
+            return self
 
     def _estimate(self, target: _Target) -> Estimate:
         self._check_fitted()

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from causal.errors import EstimationError
+from causal.estimators._fastfit import one_thread, single_threaded
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
 
@@ -129,6 +130,7 @@ def _chol_factor(XT: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return XtX, Linv
 
 
+@one_thread
 def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC2", names: Sequence[str] | None = None,
         estimator: str = "OLS") -> tuple[np.ndarray, np.ndarray]:
     """OLS coefficients and their robust covariance (``"HC0"``, ``"HC1"``, ``"HC2"``, ``"HC3"``).
@@ -275,51 +277,52 @@ class RegressionAdjustment(BaseEstimator):
 
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | None = None) -> RegressionAdjustment:
-        name = type(self).__name__
-        w = self.overlap_warn
-        if isinstance(w, bool) or not (isinstance(w, float | int) and 0 <= w < 0.5):
-            raise EstimationError(f"{name}: overlap_warn must be in [0, 0.5), got {w!r}")
-        covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
-        frame = check_columns(data, estimator=name, treatment=treatment, outcome=outcome,
-                              covariates=covariates)
-        t = as_binary(frame[treatment], estimator=name)
-        y = frame[outcome].to_numpy(dtype=float)
-        XcovT = frame[covariates].to_numpy(dtype=float).T if covariates else np.empty((0, len(y)))
-        n, p = len(y), len(covariates)
-        treated = t == 1
-        self.n_, self.covariates_ = n, covariates
-        self.results_ = {}
-        names = ["intercept", treatment, *covariates]
-        if self.interacted:
-            names += [f"{treatment}:{c}" for c in covariates]
-        # the design is built transposed (k x n, C order): X = XT.T, column by column, no transposing copy
-        XT = np.empty((len(names), n))
-        XT[0] = 1.0
-        XT[1] = t
-        for target, centre in (("ate", XcovT.mean(axis=1)), ("att", XcovT[:, treated].mean(axis=1))):
-            np.subtract(XcovT, centre[:, None], out=XT[2:2 + p])
+        with single_threaded():  # small BLAS calls stall on busy cores
+            name = type(self).__name__
+            w = self.overlap_warn
+            if isinstance(w, bool) or not (isinstance(w, float | int) and 0 <= w < 0.5):
+                raise EstimationError(f"{name}: overlap_warn must be in [0, 0.5), got {w!r}")
+            covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
+            frame = check_columns(data, estimator=name, treatment=treatment, outcome=outcome,
+                                  covariates=covariates)
+            t = as_binary(frame[treatment], estimator=name)
+            y = frame[outcome].to_numpy(dtype=float)
+            XcovT = frame[covariates].to_numpy(dtype=float).T if covariates else np.empty((0, len(y)))
+            n, p = len(y), len(covariates)
+            treated = t == 1
+            self.n_, self.covariates_ = n, covariates
+            self.results_ = {}
+            names = ["intercept", treatment, *covariates]
             if self.interacted:
-                np.multiply(XT[2:2 + p], t, out=XT[2 + p:])
-            beta, cov = ols(XT.T, y, cov_type=self.cov_type, names=names, estimator=name)
-            var = cov[1, 1]
-            if self.interacted and p:
-                # Lin's HC2 variance is for the effect at the sample's covariates; the population
-                # ATE (ATT) adds the variance of the effect's covariate part, beta_int' Sigma beta_int / n
-                # (Lin 2013, sec. 4-5; Imbens & Wooldridge 2009, sec. 5.3)
-                units = XcovT if target == "ate" else XcovT[:, treated]
-                b_int = beta[2 + p:]
-                if units.shape[1] > 1:
-                    sigma = np.atleast_2d(np.cov(units))
-                    var += float(b_int @ sigma @ b_int) / units.shape[1]
-            self.results_[target] = (float(beta[1]), float(np.sqrt(var)))
-            if target == "ate":
-                self.coef_ = pd.Series(beta, index=names)
-            if not self.interacted:
-                self.results_["att"] = self.results_["ate"]
-                break
-        self.overlap_ = _check_overlap(XcovT, t, name, float(w)) if p else {}
-        self.fitted_ = True
-        return self
+                names += [f"{treatment}:{c}" for c in covariates]
+            # the design is built transposed (k x n, C order): X = XT.T, column by column, no transposing copy
+            XT = np.empty((len(names), n))
+            XT[0] = 1.0
+            XT[1] = t
+            for target, centre in (("ate", XcovT.mean(axis=1)), ("att", XcovT[:, treated].mean(axis=1))):
+                np.subtract(XcovT, centre[:, None], out=XT[2:2 + p])
+                if self.interacted:
+                    np.multiply(XT[2:2 + p], t, out=XT[2 + p:])
+                beta, cov = ols(XT.T, y, cov_type=self.cov_type, names=names, estimator=name)
+                var = cov[1, 1]
+                if self.interacted and p:
+                    # Lin's HC2 variance is for the effect at the sample's covariates; the population
+                    # ATE (ATT) adds the variance of the effect's covariate part, beta_int' Sigma beta_int / n
+                    # (Lin 2013, sec. 4-5; Imbens & Wooldridge 2009, sec. 5.3)
+                    units = XcovT if target == "ate" else XcovT[:, treated]
+                    b_int = beta[2 + p:]
+                    if units.shape[1] > 1:
+                        sigma = np.atleast_2d(np.cov(units))
+                        var += float(b_int @ sigma @ b_int) / units.shape[1]
+                self.results_[target] = (float(beta[1]), float(np.sqrt(var)))
+                if target == "ate":
+                    self.coef_ = pd.Series(beta, index=names)
+                if not self.interacted:
+                    self.results_["att"] = self.results_["ate"]
+                    break
+            self.overlap_ = _check_overlap(XcovT, t, name, float(w)) if p else {}
+            self.fitted_ = True
+            return self
 
     def ate(self) -> Estimate:
         self._check_fitted()

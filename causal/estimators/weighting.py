@@ -101,7 +101,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from causal.errors import EstimationError
-from causal.estimators._fastfit import gram, matmul, newton_logistic, tmatmul
+from causal.estimators._fastfit import gram, matmul, newton_logistic, single_threaded, tmatmul
 from causal.estimators._overlap import OverlapWarning, overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
 
@@ -515,29 +515,30 @@ class IPW(BaseEstimator):
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | str | None = None) -> IPW:
         """Fit the propensity model and compute both the ATE and the ATT; return ``self``."""
-        name = type(self).__name__
-        bounds = _check_settings(self, name)
-        X, t, y = _prepare(data, name, treatment, outcome, covariates)
-        model, e_fit, final_input = _fit_propensity_input(self.propensity, X, t, name)
-        kept = _trim(e_fit, t, bounds, name)
-        e, tk, yk = e_fit[kept], t[kept], y[kept]
-        diag = _overlap(e, tk, name, self.overlap_warn)
-        values, psi, dpsi_de = _ipw_scores(tk, yk, e, bool(self.normalized))
-        design = _glm_design(model, X, "logistic", final_input)
-        accounted: tuple[str, ...] = ()
-        if design is not None:
-            if not kept.all():  # the model was fitted on every unit: its equations run over all rows,
-                share = kept.mean()  # the effect's over the retained ones (a mean over all rows / share)
-                psi, dpsi_de = _embed(psi / share, kept), _embed(dpsi_de / share, kept)
-            v = e_fit * (1 - e_fit)
-            psi = psi + _correction(design, dpsi_de, v, v, t - e_fit)
-            accounted = ("propensity",)
-        self.propensity_ = e
-        self.weights_ = np.where(tk == 1, 1 / e, 1 / (1 - e))
-        self.propensity_model_ = model
-        _finish(self, name, values, psi, kept, bounds,
-                {**diag, "normalized": bool(self.normalized), "nuisance_accounted": accounted})
-        return self
+        with single_threaded():  # small BLAS calls stall on busy cores
+            name = type(self).__name__
+            bounds = _check_settings(self, name)
+            X, t, y = _prepare(data, name, treatment, outcome, covariates)
+            model, e_fit, final_input = _fit_propensity_input(self.propensity, X, t, name)
+            kept = _trim(e_fit, t, bounds, name)
+            e, tk, yk = e_fit[kept], t[kept], y[kept]
+            diag = _overlap(e, tk, name, self.overlap_warn)
+            values, psi, dpsi_de = _ipw_scores(tk, yk, e, bool(self.normalized))
+            design = _glm_design(model, X, "logistic", final_input)
+            accounted: tuple[str, ...] = ()
+            if design is not None:
+                if not kept.all():  # the model was fitted on every unit: its equations run over all rows,
+                    share = kept.mean()  # the effect's over the retained ones (a mean over all rows / share)
+                    psi, dpsi_de = _embed(psi / share, kept), _embed(dpsi_de / share, kept)
+                v = e_fit * (1 - e_fit)
+                psi = psi + _correction(design, dpsi_de, v, v, t - e_fit)
+                accounted = ("propensity",)
+            self.propensity_ = e
+            self.weights_ = np.where(tk == 1, 1 / e, 1 / (1 - e))
+            self.propensity_model_ = model
+            _finish(self, name, values, psi, kept, bounds,
+                    {**diag, "normalized": bool(self.normalized), "nuisance_accounted": accounted})
+            return self
 
     def ate(self) -> Estimate:
         """The average treatment effect (in the retained population when trimmed)."""
@@ -728,35 +729,38 @@ class AIPW(BaseEstimator):
     def fit(self, data: pd.DataFrame, *, treatment: str, outcome: str,
             covariates: Sequence[str] | str | None = None) -> AIPW:
         """Fit the nuisance models (per fold) and compute both the ATE and the ATT; return ``self``."""
-        name = type(self).__name__
-        bounds = _check_settings(self, name)
-        k = self._folds(name)
-        X, t, y = _prepare(data, name, treatment, outcome, covariates)
-        nu = self._nuisances(X, t, y, k, name, self._seed())
-        e_fit, mu0, mu1 = nu["e"], nu["mu0"], nu["mu1"]
-        kept = _trim(e_fit, t, bounds, name)  # on the propensities the scores use (out-of-fold ones)
-        clip = float(self.clip)
-        e = np.clip(e_fit, clip, 1 - clip)
-        diag = _overlap(e_fit[kept], t[kept], name, self.overlap_warn, used=e[kept])
-        c = 1 - t
-        w = kept.astype(float)
-        w_ate, w_att = w / w.mean(), w / (w @ t / len(t))  # a mean over the retained (treated) units
-        phi = mu1 - mu0 + t * (y - mu1) / e - c * (y - mu0) / (1 - e)
-        g = (t - c * e / (1 - e)) * (y - mu0)
-        values = np.array([(w_ate @ phi) / len(t), (w @ g) / (w @ t)])
-        psi = np.column_stack([w_ate * (phi - values[0]), w_att * (g - t * values[1])])
-        accounted: list[str] = []
-        if k == 1:
-            psi = psi + self._m_correction(X, t, y, e_fit, e, mu0, mu1, (w_ate, w_att), nu, accounted)
-        if not kept.all() and k > 1:  # cross-fitted nuisances are treated as known: dropped units add nothing
-            psi = psi[kept] * w.mean()  # per retained unit: (phi - ate) and (g - t att) / share treated
-        self.propensity_, self.mu0_, self.mu1_, self.scores_ = e_fit[kept], mu0[kept], mu1[kept], phi[kept]
-        self.propensity_models_, self.outcome_models_ = nu["ps"], nu["out"]
-        n_clipped = int(((e_fit[kept] < clip) | (e_fit[kept] > 1 - clip)).sum())
-        _finish(self, name, values, psi, kept, bounds,
-                {**diag, "cross_fit": k if k > 1 else None, "nuisance_accounted": tuple(accounted),
-                 "clip": (clip, 1 - clip), "n_clipped": n_clipped})
-        return self
+        with single_threaded():  # small BLAS calls stall on busy cores
+            name = type(self).__name__
+            bounds = _check_settings(self, name)
+            k = self._folds(name)
+            X, t, y = _prepare(data, name, treatment, outcome, covariates)
+            nu = self._nuisances(X, t, y, k, name, self._seed())
+            e_fit, mu0, mu1 = nu["e"], nu["mu0"], nu["mu1"]
+            kept = _trim(e_fit, t, bounds, name)  # on the propensities the scores use (out-of-fold ones)
+            clip = float(self.clip)
+            e = np.clip(e_fit, clip, 1 - clip)
+            diag = _overlap(e_fit[kept], t[kept], name, self.overlap_warn, used=e[kept])
+            c = 1 - t
+            w = kept.astype(float)
+            w_ate, w_att = w / w.mean(), w / (w @ t / len(t))  # a mean over the retained (treated) units
+            phi = mu1 - mu0 + t * (y - mu1) / e - c * (y - mu0) / (1 - e)
+            g = (t - c * e / (1 - e)) * (y - mu0)
+            values = np.array([(w_ate @ phi) / len(t), (w @ g) / (w @ t)])
+            psi = np.column_stack([w_ate * (phi - values[0]), w_att * (g - t * values[1])])
+            accounted: list[str] = []
+            if k == 1:
+                psi = psi + self._m_correction(X, t, y, e_fit, e, mu0, mu1, (w_ate, w_att), nu, accounted)
+            # cross-fitted nuisances are treated as known: dropped units add nothing
+            if not kept.all() and k > 1:
+                psi = psi[kept] * w.mean()  # per retained unit: (phi - ate) and (g - t att) / share treated
+            self.propensity_, self.mu0_, self.mu1_ = e_fit[kept], mu0[kept], mu1[kept]
+            self.scores_ = phi[kept]
+            self.propensity_models_, self.outcome_models_ = nu["ps"], nu["out"]
+            n_clipped = int(((e_fit[kept] < clip) | (e_fit[kept] > 1 - clip)).sum())
+            _finish(self, name, values, psi, kept, bounds,
+                    {**diag, "cross_fit": k if k > 1 else None, "nuisance_accounted": tuple(accounted),
+                     "clip": (clip, 1 - clip), "n_clipped": n_clipped})
+            return self
 
     @staticmethod
     def _m_correction(X: np.ndarray, t: np.ndarray, y: np.ndarray, e_fit: np.ndarray, e: np.ndarray,
