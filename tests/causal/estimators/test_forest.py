@@ -190,3 +190,54 @@ def test_without_little_bags_or_honesty():
 def test_conformance_default_nuisances():
     # as above with the default boosted nuisances: separation and poor overlap must still raise or warn
     check_estimator(CausalForest(num_trees=20), design=backdoor_design(0))
+
+
+def test_root_split_is_the_best_gradient_split():
+    # the kernel's root split against a brute-force scan of GRF's criterion over every cut of every
+    # feature (children keep at least one treated and one control unit; alpha = 0)
+    from causal.estimators._forest_split import grow_trees
+
+    rng = np.random.default_rng(7)
+    n = 300
+    W = rng.normal(size=(n, 3))
+    t = (rng.random(n) < 0.4).astype(np.int64)
+    tres = t - 0.4
+    yres = 2.0 * (W[:, 1] > 0.3) * tres + rng.normal(size=n)
+    nodes = grow_trees(W, tres, yres, t, np.ones((1, n), dtype=bool), min_node_size=1, alpha=0.0, mtry=3,
+                       rng=np.random.default_rng(0)).freeze()
+    tc = tres - tres.mean()
+    theta = np.sum(tc * (yres - yres.mean())) / np.sum(tc**2)
+    rho = tc * (yres - yres.mean() - tc * theta) / np.mean(tc**2)
+    best = (-np.inf, -1, 0.0)
+    for f in range(3):
+        o = np.argsort(W[:, f], kind="stable")
+        x, r, tt = W[o, f], rho[o], t[o]
+        for k in range(n - 1):
+            n_l, t_l = k + 1, tt[: k + 1].sum()
+            if x[k + 1] <= x[k] or min(t_l, n_l - t_l, t.sum() - t_l, n - n_l - (t.sum() - t_l)) < 1:
+                continue
+            s_l = r[: k + 1].sum()
+            crit = s_l**2 / n_l + (rho.sum() - s_l) ** 2 / (n - n_l)
+            if crit > best[0] + 1e-9:
+                best = (crit, f, 0.5 * (x[k] + x[k + 1]))
+    assert nodes["feature"][0] == best[1] == 1
+    assert nodes["threshold"][0] == pytest.approx(best[2], abs=1e-12)
+    assert nodes["left"][0] == 1 and nodes["right"][0] == 2 and nodes["depth"][1] == 1
+
+
+def test_same_forest_on_any_number_of_threads(monkeypatch):
+    # trees and prediction blocks run on threads; each is computed alone, so 1 and 2 threads give
+    # the same bytes (mtry=2 of 5 features exercises the per-tree random feature draws too)
+    import causal.estimators._forest_split as split
+    import causal.estimators.forest as forest
+
+    df, _ = _design(8, n=1500)
+    X, _ = _points(m=1200)  # more rows than one prediction block
+    out = []
+    for k in (1, 2):
+        monkeypatch.setattr(split, "threads", lambda k=k: k)
+        monkeypatch.setattr(forest, "threads", lambda k=k: k)
+        cf = CausalForest(num_trees=20, mtry=2, **FAST).fit(df, treatment="t", outcome="y", covariates=COLS)
+        out.append(cf.effect(X).tobytes() + np.concatenate(cf.effect_interval(X)).tobytes()
+                   + cf.oob_effect().tobytes())
+    assert out[0] == out[1]
