@@ -8,6 +8,7 @@ Subcommands::
     causalsim counterfactual SPEC --unit NODE=VALUE,... --do NODE=VALUE [...] [--samples N] [--seed S]
     causalsim scenarios [NAME]
     causalsim evaluate SCENARIO --agents A,B,... [--episodes N] [--knob NAME=V1,V2 ...] [--out DIR]
+    causalsim demo [--out DIR] [--quick] [--seed S] [--workers K] [--force]
 
 ``--do`` takes ``x=3`` (set x to 3), ``x+=2`` / ``x-=2`` (shift x's natural
 value) or ``x*=1.1`` (scale it); on a scenario's action node, an action's label
@@ -53,8 +54,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "causalsim.estimate_cli:register"),
     "evaluate": ("play decision agents through a scenario and score them by regret",
                  "causalsim.evaluate_cli:register"),
+    "discover": ("learn a causal graph from data; score it against a scenario's true graph",
+                 "causalsim.discover_cli:register"),
     "validate": ("score estimators against a scenario's true effect over many replications",
                  "causalsim.validate_cli:register"),
+    "demo": ("the whole product on the embedded scenarios, printed and written as one report",
+             "causalsim.demo_cli:register"),
 }
 
 
