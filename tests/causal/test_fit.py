@@ -178,3 +178,46 @@ def test_hidden_nodes_are_projected_and_bidirected_edges_listed():
     scm = fit_scm(g, data, noise="empirical")
     assert scm.nodes == ("x", "y")
     assert "x <-> y" in scm.description
+
+
+def _paired_effect(scm, treat, control, outcome, n, seed):
+    noise = scm.sample_noise(n, seed)
+    return float((scm.propagate(noise, treat)[outcome] - scm.propagate(noise, control)[outcome]).mean())
+
+
+@pytest.mark.slow
+def test_acceptance_scenario_question_within_two_standard_errors_on_the_true_graph():
+    # Issue 16: the SCM fitted on the true observed graph of a scenario answers its interventional
+    # question within 2 standard errors of the truth at n = 20,000. IceCream without its hidden
+    # confounder (the festival then drives ice_cream and sunscreen only, so the fitted mechanisms are
+    # causal): E[ice_cream | do(advert)] - E[ice_cream | do(none)], truth 8.0. The learned answer's
+    # standard error is the bootstrap's (30 refits on resampled rows); a 2-SE band fails a correct
+    # method about 5% of the time, the criterion the issue states; the seeds are fixed.
+    # Measured: 8.049 vs truth 7.999 (SE 0.206). On GES's graph the answer is 0.0 (printed): GES
+    # orients advert <- ice_cream, so the learned model has no effect of the advert at all.
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures
+
+    import scenarios
+    from causal.discovery import ges
+    from causal.discovery.ges import consistent_extension
+
+    sc = scenarios.make("icecream", hidden_confounder=False)
+    truth = sc.truth(n=200_000, seed=0).ate("advert", "none").value
+    data = sc.observational(20_000, 1)
+    graph = sc.scm.observed_graph
+    reg = make_pipeline(PolynomialFeatures(2), LinearRegression())
+
+    def answer(g, frame):
+        return _paired_effect(fit_scm(g, frame, regressor=reg), {"advert": 1.0}, {"advert": 0.0},
+                              "ice_cream", 100_000, 0)
+
+    est = answer(graph, data)
+    rng = np.random.default_rng(2)
+    boot = [answer(graph, data.iloc[rng.integers(0, len(data), len(data))].reset_index(drop=True))
+            for _ in range(30)]
+    se = float(np.std(boot, ddof=1))
+    assert abs(est - truth) < 2 * se, (est, truth, se)
+    found = consistent_extension(ges(data))
+    print(f"true graph: {est:.3f} (SE {se:.3f}); GES graph: {answer(found, data):.3f}; truth {truth:.3f}")
