@@ -173,7 +173,7 @@ def run_cate(ns: argparse.Namespace, data: pd.DataFrame, estimand: Any, arms: An
     covs = sorted(estimand.adjustment, key=natural_key)
     frame = _binary_data(data, arms, method)
     est = _fit(method, frame, x, outcome, covs, mods, ns)
-    name = arms.name() if arms.kind == "binary" else x
+    name = arms.name()  # "t", or "t=a vs c" for a recoded or categorical contrast
     print(f"{CATE_METHODS[method]}; effect modifiers: {', '.join(mods)}"
           + (f"; adjusted for {', '.join(covs)}" if covs else ""))
     M = frame[mods].to_numpy(dtype=float)
@@ -239,6 +239,7 @@ def _write(out: str, est: Any, method: str, frame: pd.DataFrame, x: str, y: str,
             e = default_propensity().fit(feats, t).predict_proba(feats)[:, 1]
         fig = plot_uplift({f"CATE ({method})": tau}, frame[y].to_numpy(dtype=float), t,
                           propensity=np.clip(e, 0.01, 0.99), kind="qini")
-        fig.axes[0].set_title(f"Qini curve: targeting {x} by the {method} CATE (in-sample)")
+        fig.axes[0].set_title(f"Qini curve: targeting {x} by the {method} CATE (in-sample)", fontsize=10,
+                              loc="left")
         paths.append(save_figure(fig, folder / "uplift.png"))
     print("wrote " + ", ".join(str(p) for p in paths))
