@@ -23,6 +23,11 @@ treatment is estimated as a forest-weighted local moment (Athey, Tibshirani & Wa
    groups of ``ci_group_size`` grown on one half-sample; the between-group variance of the
    trees' moment contributions, less the within-group noise, over the squared moment slope.
 
+Trees are grown and read by compiled kernels (:mod:`causal.estimators._forest_kernel`, numba):
+each tree's split search is a scan of its units in presorted feature order; trees and blocks of
+prediction rows run on threads (the CPUs this process may use), each computed alone, so the fit
+is the same bytes for any number of threads.
+
 ``ate()`` averages the doubly robust (AIPW) scores built from ``m``, ``e`` and the out-of-bag
 ``tau`` (GRF's ``average_treatment_effect``): ``tau_i + (T_i - e_i) / (e_i (1 - e_i)) (Y_i -
 m_i - (T_i - e_i) tau_i)``, with the standard error of their mean.
