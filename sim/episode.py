@@ -248,7 +248,9 @@ def reset_rows(state: EpisodeState, rows: np.ndarray, rngs: Sequence[np.random.G
             plan.finish(block)
         where = _as_index(part)
         state.noise[:, :, where] = block.transpose(1, 2, 0)
-        _tabulate(state, block, where, len(part))
+        # units past an episode's last decision point are never read: tabulate up to the longest
+        units = m if not lay.lengths else max(1, int(_lengths(sc, _times(state, where))[0].max()))
+        _tabulate(state, block, where, len(part), units)
     state.cache.clear()
     state.unit[rows] = 0
     state.terminated[rows] = False
@@ -263,24 +265,14 @@ def _first_points(state: EpisodeState, rows: np.ndarray) -> None:
     lay = Layout.of(sc)
     if lay.closed_form:
         where = _as_index(rows)
-        times = sc.timeline.times(state.exponentials[where, :lay.draws])
+        times = _times(state, where)
         if not np.all((times[:, 0] <= sc.params.horizon) & np.isfinite(times[:, 0])):
             raise SimError("the episode has no decision point before the horizon; raise horizon")
         state.times[:, where] = times.T
         state.time[where] = times[:, 0]
         state.kind[where] = sc.timeline.kind
         if lay.lengths:
-            m = times.shape[1]
-            inside = (times <= sc.params.horizon) & np.isfinite(times)
-            first_out = np.where(inside.all(axis=1), m, np.argmin(inside, axis=1))
-            end = m if lay.natural_end is None else lay.natural_end
-            length = np.minimum(first_out, end)
-            after = times[np.arange(len(times)), np.minimum(length, m - 1)]
-            natural = (length == lay.natural_end) if lay.natural_end is not None \
-                else np.zeros(len(times), dtype=bool)
-            stops = (length < m) & ~natural & np.isinf(after) & (length == first_out)
-            state.length[where] = length
-            state.terminal[where] = natural | stops
+            state.length[where], state.terminal[where] = _lengths(sc, times)
     else:
         clocks = list(state.clocks)
         for j in rows.tolist():
@@ -304,21 +296,45 @@ def _first_points(state: EpisodeState, rows: np.ndarray) -> None:
             state.state[key] = arr
 
 
-def _tabulate(state: EpisodeState, block: np.ndarray, where: slice | np.ndarray, r: int) -> None:
+def _times(state: EpisodeState, where: slice | np.ndarray) -> np.ndarray:
+    """Closed-form decision times ``(rows, max_units)`` of the episodes in rows ``where``."""
+    lay = Layout.of(state.scenario)
+    return state.scenario.timeline.times(state.exponentials[where, :lay.draws])
+
+
+def _lengths(sc: Scenario, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each episode's number of decision points (closed-form ``times``, no state ending it), and
+    whether it then terminates (the timeline ends) rather than being truncated."""
+    lay = Layout.of(sc)
+    m = times.shape[1]
+    inside = (times <= sc.params.horizon) & np.isfinite(times)
+    first_out = np.where(inside.all(axis=1), m, np.argmin(inside, axis=1))
+    end = m if lay.natural_end is None else lay.natural_end
+    length = np.minimum(first_out, end)
+    after = times[np.arange(len(times)), np.minimum(length, m - 1)]
+    natural = (length == lay.natural_end) if lay.natural_end is not None \
+        else np.zeros(len(times), dtype=bool)
+    stops = (length < m) & ~natural & np.isinf(after) & (length == first_out)
+    return length, natural | stops
+
+
+def _tabulate(state: EpisodeState, block: np.ndarray, where: slice | np.ndarray, r: int,
+              units: int) -> None:
     """Compute the fixed nodes (and, for tabulated layouts, every action's values and rewards)
-    of every unit of the ``r`` new episodes whose tapes are ``block`` ``(r, nodes, max_units)``."""
+    of the first ``units`` units of the ``r`` new episodes whose tapes are ``block``
+    ``(r, nodes, max_units)`` (the table's later units keep stale values: never read)."""
     sc = state.scenario
     lay = Layout.of(sc)
-    m = sc.params.max_units
+    m = units
     n = r * m
     # unit-major flattening: entry u * r + b is unit u of the block's episode b
-    noise = {v: np.ascontiguousarray(block[:, i, :].T).reshape(-1) for v, i in lay.row.items()}
+    noise = {v: np.ascontiguousarray(block[:, i, :m].T).reshape(-1) for v, i in lay.row.items()}
     values = sc.scm.compute(lay.fixed, {}, noise, n=n)
     fixed = state.tables["fixed"]
     for f, v in enumerate(lay.fixed):
-        fixed[f][:, where] = values[v].reshape(m, r)
+        fixed[f][:m, where] = values[v].reshape(m, r)
     if lay.context_fixed:
-        state.tables["obs"][:, where] = sc.observe(values).reshape(m, r, -1)
+        state.tables["obs"][:m, where] = sc.observe(values).reshape(m, r, -1)
     if not lay.tabulated:
         return
     acted = state.tables["acted"]
@@ -328,15 +344,16 @@ def _tabulate(state: EpisodeState, block: np.ndarray, where: slice | np.ndarray,
         world.update(sc.actions.values(acts))
         world = sc.scm.compute([v for v in lay.acted if v not in world], world, noise, n=n)
         for i, v in enumerate(lay.acted):
-            acted[a, i][:, where] = world[v].reshape(m, r)
+            acted[a, i][:m, where] = world[v].reshape(m, r)
         tot, parts = sc.total_reward(world, acts)
         if lay.parts is None:
             lay.parts = tuple(parts)
         if "reward" not in state.tables:  # rows: total, outcome, components
-            state.tables["reward"] = np.zeros((lay.n_actions, 2 + len(lay.parts), m, state.batch))
+            state.tables["reward"] = np.zeros((lay.n_actions, 2 + len(lay.parts),
+                                               sc.params.max_units, state.batch))
         table = state.tables["reward"][a]
         for p, x in enumerate((tot, world[sc.outcome], *(parts[k] for k in lay.parts))):
-            table[p][:, where] = np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).reshape(m, r)
+            table[p][:m, where] = np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).reshape(m, r)
 
 
 def _as_state(new: Mapping[str, Any], batch: int, old: Mapping[str, np.ndarray] | None = None

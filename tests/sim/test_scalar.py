@@ -19,8 +19,9 @@ from causal.expr_scalar import FALLBACK, np_maximum, np_minimum, scalar_closure
 from causal.mechanisms import Binary, Expression
 
 N = 4096
-#: units compared per scenario node (of N evaluated in one batch)
+#: units compared per scenario node, and per expression (of N evaluated in one batch)
 UNITS = 400
+COMPARED = 1500
 
 
 def _same_bits(a: float, b: np.floating) -> bool:
@@ -103,10 +104,10 @@ def test_every_operation_on_special_values(text):
     env = dict(zip("xyz", cols, strict=True))
     with np.errstate(all="ignore"):
         batch = e(env, N)
-    lists = {k: v.tolist() for k, v in env.items()}
-    fell = _check(one, batch, lambda i: {k: v[i] for k, v in lists.items()})
+    lists = {k: v[:COMPARED].tolist() for k, v in env.items()}
+    fell = _check(one, batch[:COMPARED], lambda i: {k: v[i] for k, v in lists.items()})
     # Python refuses only where numpy's answer is not finite (inf or NaN)
-    assert fell <= int((~np.isfinite(batch)).sum())
+    assert fell <= int((~np.isfinite(batch[:COMPARED])).sum())
 
 
 def test_fallback_only_where_numpy_is_not_finite():
