@@ -69,6 +69,7 @@ def test_bad_input_and_settings_raise_clear_errors():
         ges(data, score="bdeu")
 
 
+@pytest.mark.slow  # causal-learn's import alone is about 2 s
 def test_same_cpdag_as_causal_learn_ges_on_the_same_data():
     # causal-learn is the reference implementation (bench extra); the same BIC gives the same class,
     # checked on graphs where GES ends in a local optimum too (d = 10, seed 1: SHD 5 for both)
