@@ -41,7 +41,7 @@ Examples
 >>> scm = load_scm({"nodes": {"x": {"noise": "normal(0, 1)"},
 ...                           "t": {"type": "binary", "logit": "x"},
 ...                           "y": {"equation": "2 * t + x + noise", "noise": "normal(0, 1)"}}})
->>> rep = validate(SCMSource(scm, "t", "y"), "naive,regression", n=400, reps=20, seed=1, workers=1)
+>>> rep = validate(SCMSource(scm, "t", "y"), "naive,regression", n=300, reps=8, seed=1, workers=1)
 >>> t = rep.table.set_index("estimator")
 >>> reg = t.loc["regression"]
 >>> bool(t.loc["naive", "bias"] > 0.5), bool(abs(reg["bias"]) < 3 * reg["bias_se"])

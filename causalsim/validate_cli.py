@@ -118,7 +118,7 @@ def write_report(report: Any, sc: Any, out: Path, *, argv: Sequence[str],
     report.records.to_csv(paths[1], index=False)
     figs = _figures(report, sc)
     for name, fig in figs.items():
-        paths.append(save_figure(fig, out / name))
+        paths.append(save_figure(fig, out / name))  # embedded below from these files: drawn once
     manifest = {"command": "validate", "argv": list(argv), **record,
                 "results": json.loads(report.table.to_json(orient="records")),
                 "files": [p.name for p in paths] + ["report.html", "manifest.json", "results.jsonl"],
@@ -136,9 +136,9 @@ def write_report(report: Any, sc: Any, out: Path, *, argv: Sequence[str],
     captions = {"estimates.png": "Estimates per estimator: middle 95% of replications, mean with its 95% "
                                  "Monte-Carlo interval, and the truth (dashed).",
                 "graph.png": "The scenario's causal graph (hidden variables dashed)."}
-    for name, fig in figs.items():
-        page.figure(fig, caption=captions.get(name, f"Bias and coverage along {name[6:-4]}, with 95% bands."),
-                    alt=name)
+    for name in figs:
+        default = f"Bias and coverage along {name[6:-4]}, with 95% bands."
+        page.figure(out / name, caption=captions.get(name, default), alt=name)
     page.heading("Manifest")
     page.code(json.dumps(manifest, indent=2))
     paths.append(page.write(out / "report.html"))

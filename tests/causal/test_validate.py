@@ -57,7 +57,7 @@ class Broken:
 
 
 def test_linear_truth_bias_and_table_columns(linear):
-    rep = validate(linear, "naive,regression", n=500, reps=30, seed=3, workers=1)
+    rep = validate(linear, "naive,regression", n=400, reps=16, seed=3, workers=1)
     t = rep.table.set_index("estimator")
     assert t["truth"].tolist() == pytest.approx([2.0, 2.0], abs=1e-9)  # exactly 2 for every unit
     # x raises P(t) and y: the naive difference is biased upwards by far more than its MC error
@@ -65,23 +65,23 @@ def test_linear_truth_bias_and_table_columns(linear):
     # regression adjustment for x is unbiased: within 3.5 MC se (false-failure rate 5e-4)
     assert abs(t.loc["regression", "bias"]) < 3.5 * t.loc["regression", "bias_se"]
     assert t.loc["regression", "rmse"] >= abs(t.loc["regression", "bias"])
-    assert (t["reps"] == 30).all() and (t["failures"] == 0).all()
+    assert (t["reps"] == 16).all() and (t["failures"] == 0).all()
     assert set(rep.records.columns) >= {"rep", "estimate", "stderr", "ci_low", "ci_high", "seconds", "error"}
-    assert len(rep.records) == 60 and "seconds" not in rep.table.columns
+    assert len(rep.records) == 32 and "seconds" not in rep.table.columns
     assert "seconds" in rep.leaderboard().columns
 
 
 def test_same_seed_same_bytes_and_reps_extend(linear):
     # worker processes and Dask: test_validate_slow.py (starting processes costs seconds)
-    a = validate(linear, "naive,ipw", n=300, reps=6, seed=11, workers=1)
-    b = validate(linear, "naive,ipw", n=300, reps=6, seed=11, workers=1)
+    a = validate(linear, "naive,ipw", n=200, reps=4, seed=11, workers=1)
+    b = validate(linear, "naive,ipw", n=200, reps=4, seed=11, workers=1)
     assert a.table.to_csv().encode() == b.table.to_csv().encode()
-    c = validate(linear, "naive,ipw", n=300, reps=6, seed=12, workers=1)
+    c = validate(linear, "naive,ipw", n=200, reps=4, seed=12, workers=1)
     assert a.table.to_csv() != c.table.to_csv()
     # replication r's data do not depend on how many replications are asked for
-    d = validate(linear, "naive,ipw", n=300, reps=4, seed=11, workers=1)
+    d = validate(linear, "naive,ipw", n=200, reps=2, seed=11, workers=1)
     cols = ["estimator", "rep", "estimate", "ci_low", "ci_high"]
-    first = a.records[a.records["rep"] < 4][cols].reset_index(drop=True)
+    first = a.records[a.records["rep"] < 2][cols].reset_index(drop=True)
     assert first.equals(d.records[cols].reset_index(drop=True))
 
 
@@ -104,7 +104,7 @@ def test_pehe_uses_the_true_cate():
 
 def test_sweep_table_and_plots():
     sc = scenarios.make("icecream", hidden_confounder=False)
-    rep = validate(sc, "naive,regression", n=400, reps=8, seed=2, workers=1,
+    rep = validate(sc, "naive,regression", n=300, reps=5, seed=2, workers=1,
                    knobs={"confounding": [0.0, 2.0]})
     t = rep.table
     assert list(t.columns[:2]) == ["confounding", "estimator"] and len(t) == 4
