@@ -169,6 +169,9 @@ def test_pehe_checks_shapes():
         pehe([np.nan], [1.0])
 
 
+@pytest.mark.slow  # 3-4 s of CPU; in the default suite docs/heterogeneous.md's recipe block checks the
+# X-learner on healthcare (2,000 units: PEHE 1.26 against the constant's 1.49), and
+# test_cate_acceptance_slow.py checks X, DR and the forest at 200,000 logged units
 def test_healthcare_dr_and_x_beat_a_constant_effect():
     """Healthcare without the hidden confounder: protocol A vs standard care on recovery days.
 
