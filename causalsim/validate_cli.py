@@ -207,7 +207,6 @@ def _run_one(name: str, ns: argparse.Namespace, argv: Sequence[str], out: Path |
 def _write_all(reports: Mapping[str, Any], out: Path, argv: Sequence[str]) -> None:
     import pandas as pd
 
-    from causal.plot import save_figure
     from causal.validate import plot_estimates
     from causalsim.html import HtmlReport
 
@@ -225,7 +224,6 @@ def _write_all(reports: Mapping[str, Any], out: Path, argv: Sequence[str]) -> No
         page.figure(plot_estimates(r), caption=f"{name}: estimates and the truth (dashed); details in "
                                                f"{name}/report.html", alt=f"{name} estimates")
     page.write(out / "report.html")
-    save_figure(plot_estimates(next(iter(reports.values()))), out / "estimates_first.png")
     print(f"wrote {out / 'leaderboard.csv'}, {out / 'report.html'}")
 
 
