@@ -59,7 +59,6 @@ from causal.scm import SCM, as_rng
 
 __all__ = ["fit_scm", "score_scm", "SCMScore", "node_kinds"]
 
-Kind = Literal["linear", "additive", "logistic", "classifier", "empirical", "gaussian"]
 _KINDS = ("linear", "additive", "logistic", "classifier", "empirical", "gaussian")
 
 

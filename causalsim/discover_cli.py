@@ -97,8 +97,7 @@ def _scenario_names() -> list[str]:
 
 def discover(data: pd.DataFrame, method: str, alpha: float, test: str = "auto") -> PartialGraph:
     """Run one discovery method on ``data``; a :class:`PartialGraph` (LiNGAM's DAG with marks)."""
-    from causal.discovery import direct_lingam, ges, pc
-    from causal.discovery.fci import fci
+    from causal.discovery import direct_lingam, fci, ges, pc
 
     if method == "pc":
         return pc(data, alpha, test)
