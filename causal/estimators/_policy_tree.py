@@ -22,11 +22,11 @@ that many quantiles (as ``policytree``'s ``split.step`` or rounding the features
   once, so the best child split on each side of every root split is an ``argmax`` over an
   array. The root split then takes the best child on each side over all ``l``.
 
-The work is ``O(p^2 (n k + B^2 k))`` for ``B`` bins per feature, against ``O(p^2 n^2 k)`` for
-the exact search over sorted units (Zhou, Athey & Wager 2023 give an ``O(p^2 n \log n)``
-exact variant with sorted sets); at ``n = 100,000``, ``p = 10``, ``k = 4`` and ``B = 257`` it
-takes about a second. Every leaf holds at least ``min_leaf`` units. A child split whose two
-leaves take the same arm is removed (it changes nothing), so the tree printed by
+The work is ``O(p^2 (n k + B^2 k))`` for ``B`` bins per feature, against about
+``O(p^2 n^2 k)`` for the exact search over sorted units (Zhou, Athey & Wager 2023). At
+``n = 100,000``, ``p = 10``, ``k = 4`` and ``B = 257`` a depth-2 fit takes 1.5 s of CPU (depth 1:
+0.24 s; medians of three, one thread). Every leaf holds at least ``min_leaf`` units. A child
+split whose two leaves take the same arm is removed (it changes nothing), so the tree printed by
 :meth:`PolicyTree.rules` is as small as its decisions.
 
 References
