@@ -32,10 +32,10 @@ measurement); ``--no-peers`` skips causal-learn.
 Closing note (2026-12-08, 2 shared cores at load 15-23, ``OMP_NUM_THREADS=1``, 5 repeats; absolute
 times are inflated by the load, the ratios are within one run)::
 
-    | d   | true edges | ours s: median (min-max) | causal-learn s   | speed-up | same skeleton | SHD ours / c-l |
-    | 20  | 49         | 1.12 (0.515-1.19)        | 13.9 (12.4-14.3) | 12.4x    | True          | 35 / 35        |
-    | 50  | 71         | 3.44 (2.99-4.19)         | 51.7 (48.4-64.9) | 15.0x    | True          | 32 / 32        |
-    | 100 | 164        | 6.81 (5.54-9.07)         | 220 (196-262)    | 32.3x    | True          | 79 / 79        |
+    | d   | edges | ours s: median (min-max) | causal-learn s   | speed-up | same skeleton | SHD ours/c-l |
+    | 20  | 49    | 1.12 (0.515-1.19)        | 13.9 (12.4-14.3) | 12.4x    | True          | 35 / 35      |
+    | 50  | 71    | 3.44 (2.99-4.19)         | 51.7 (48.4-64.9) | 15.0x    | True          | 32 / 32      |
+    | 100 | 164   | 6.81 (5.54-9.07)         | 220 (196-262)    | 32.3x    | True          | 79 / 79      |
 
 Every row meets the target (>= 3x, equal skeletons); adjacency F1 is equal on both sides (0.59,
 0.82, 0.85: the d = 20 graph drew 49 edges, a dense one, where near-cancelling random-sign paths
