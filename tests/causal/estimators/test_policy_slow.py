@@ -20,8 +20,8 @@ failure in six); with ``N = 1,000,000`` +0.074, +0.037, +0.052 (seeds 1-3, truth
 at the test's seed 2026 (tree 18.191, e-mail 18.163).
 
 False failures. No seed tried at ``N`` failed; a normal fit to the eight margins (mean 0.036,
-sd 0.018) puts the probability that a correct implementation fails the single-action check at
-about 2 %. The 90 %-of-the-oracle check has a wide margin (at seed 2026: 18.19 against 0.9 x
+sd 0.019) puts the probability that a correct implementation fails the single-action check at
+about 3 %. The 90 %-of-the-oracle check has a wide margin (at seed 2026: 18.19 against 0.9 x
 18.42; e-mail alone reaches 98.6 % of the upper bound), as has the DR scores' check (4 standard
 errors: 6e-5 per arm) and the held-out interval (level 0.999 widened by 3.3 truth standard
 errors: about 1e-3).
