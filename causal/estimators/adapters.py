@@ -135,7 +135,8 @@ def make_adapter(name: str, **kwargs: Any) -> EconMLAdapter | DoWhyAdapter:
         DoWhy method name (e.g. ``dowhy:backdoor.propensity_score_weighting``).
     **kwargs
         The EconML class's constructor arguments, or the DoWhy estimator's
-        ``init_params``.
+        ``init_params``; ``interval``, ``bootstrap_reps`` and ``level`` are the
+        adapter's own settings (:class:`EconMLAdapter`, :class:`DoWhyAdapter`).
 
     Returns
     -------
@@ -163,10 +164,11 @@ def make_adapter(name: str, **kwargs: Any) -> EconMLAdapter | DoWhyAdapter:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise EstimationError(f"unknown adapter {name!r}: {peer} has no {what!r} (known: "
                               f"{', '.join(k.split(':', 1)[1] for k in known)}){hint}")
+    own = {k: kwargs.pop(k) for k in ("interval", "bootstrap_reps", "level") if k in kwargs}
     if peer == "econml":
-        return EconMLAdapter(what, params=dict(kwargs))
+        return EconMLAdapter(what, params=dict(kwargs), **own)
     cls = DoWhyIVAdapter if what.startswith("iv.") else DoWhyAdapter
-    return cls(what, params=dict(kwargs))
+    return cls(what, params=dict(kwargs), **own)
 
 
 # --------------------------------------------------------------------------- shared

@@ -67,8 +67,9 @@ def test_unknown_econml_class_suggests_the_closest():
 
 @needs_econml
 def test_econml_adapter_is_an_unfitted_protocol_estimator():
-    est = make_adapter("econml:CausalForestDML", n_estimators=50)
+    est = make_adapter("econml:CausalForestDML", n_estimators=50, bootstrap_reps=30, level=0.9)
     assert isinstance(est, EconMLAdapter) and est.params == {"n_estimators": 50}
+    assert (est.bootstrap_reps, est.level) == (30, 0.9)  # the adapter's own settings
     assert "effect_modifiers" in __import__("inspect").signature(est.fit).parameters
     clone = pickle.loads(pickle.dumps(copy.deepcopy(est)))  # validate copies and ships estimators
     assert clone.get_params() == est.get_params()
