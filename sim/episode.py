@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -249,7 +250,10 @@ def reset_rows(state: EpisodeState, rows: np.ndarray, rngs: Sequence[np.random.G
         where = _as_index(part)
         state.noise[:, :, where] = block.transpose(1, 2, 0)
         # units past an episode's last decision point are never read: tabulate up to the longest
-        units = m if not lay.lengths else max(1, int(_lengths(sc, _times(state, where))[0].max()))
+        # (known at reset when a finite horizon may end episodes before max_units)
+        units = m
+        if lay.lengths and math.isfinite(sc.params.horizon):
+            units = max(1, int(_lengths(sc, _times(state, where))[0].max()))
         _tabulate(state, block, where, len(part), units)
     state.cache.clear()
     state.unit[rows] = 0
