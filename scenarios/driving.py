@@ -172,7 +172,7 @@ __all__ = ["DrivingParams", "Driving", "DrivingBrake", "make_env", "make_vec_env
 G = 9.81
 #: Reaction time of an alert driver to an unexpected hazard (s); Green (2000).
 ALERT_REACTION = 1.0
-#: Extra reaction time of a fully fatigued driver (s): 1.0 + 1.5 = the 2.5 s AASHTO design value.
+#: Default extra reaction time of a fully fatigued driver (s): 1.0 + 1.5 = the 2.5 s AASHTO design value.
 FATIGUE_DELAY = 1.5
 #: Re-acceleration after braking (m/s^2), for the delay.
 REACCELERATION = 2.5
@@ -204,17 +204,27 @@ class DrivingParams(KnobParams):
         The automated system's fixed reaction time (s). The default equals an
         alert driver's, so that logs of alert drivers identify the agent's
         effects; lower it to model a faster system (a transport problem).
+    fatigue_delay : float >= 0
+        With the hidden confounder, the extra reaction time (s) of a fully
+        fatigued logged driver (fatigue = 1): 1.5 makes 2.5 s, the AASHTO
+        design value; drowsy drivers with microsleeps react later still (raise it
+        to 3-4.5 s). The larger it is, the more the logs blame braking for the
+        crashes of fatigued drivers who braked too late.
     """
 
     max_units: int = 50
     hazard_rate: float = 0.2
     agent_reaction: float = ALERT_REACTION
+    fatigue_delay: float = FATIGUE_DELAY
 
     def validate(self) -> None:
         super().validate()
         self.check_nonnegative("hazard_rate", "agent_reaction", strict=True)
+        self.check_nonnegative("fatigue_delay")
         if self.agent_reaction > 5:
             raise ScenarioError(f"agent_reaction is in seconds and at most 5, got {self.agent_reaction!r}")
+        if self.fatigue_delay > 5:
+            raise ScenarioError(f"fatigue_delay is in seconds and at most 5, got {self.fatigue_delay!r}")
 
     @property
     def floor(self) -> float:
@@ -224,7 +234,7 @@ class DrivingParams(KnobParams):
 
 def _world(p: DrivingParams, swerve: bool) -> dict[str, dict[str, Any]]:
     """The spec nodes of the world; the action node is added by each class."""
-    reaction = (f"{ALERT_REACTION!r} + {FATIGUE_DELAY!r} * fatigue" if p.hidden_confounder
+    reaction = (f"{ALERT_REACTION!r} + {float(p.fatigue_delay)!r} * fatigue" if p.hidden_confounder
                 else repr(ALERT_REACTION))
     left = "maximum(distance - speed * reaction, 0)"  # distance left when the maneuver starts
     arrival = f"minimum(distance / speed, reaction) + 2 * {left} / (speed + reach_speed)"

@@ -84,14 +84,32 @@ def test_with_the_confounder_observed_both_adjusting_agents_are_near_the_oracle(
     assert -5 < low and high < 5, (mean, low, high)
 
 
-def test_rung_2_beats_rung_1_when_a_confounder_is_hidden():
+def test_rung_2_beats_rung_1_when_a_confounder_is_hidden_on_driving():
+    # Driving with its hidden fatigue, and drowsy logged drivers (the documented knob
+    # fatigue_delay=4.5: a fully fatigued human reacts 4.5 s later than an alert one; the default
+    # 1.5 s moves the regression's decisions too little to show, see docs/agents.md). The logs do
+    # not identify braking's effect given the context: the causal agent refuses (the fast suite:
+    # test_agents.py::test_causal_agent_identifies_only_with_a_back_door_set_in_the_context); the
+    # query agent asks query.interventional about its own braking, with an unlimited budget.
+    sc = scenarios.make("driving", hidden_confounder=True, fatigue_delay=4.5)
+    with pytest.raises(AgentError, match="will not guess"):
+        agents.make("causal", sc)
+    df = evaluate(["correlational", "query", "oracle"], sc, episodes=60, seed=0, logs=20_000, draws=300)
+    # measured: correlational 4.67 per decision, query 0.42; paired +4.24 [2.71, 5.78] (5.4 SE):
+    # false-failure rate below 0.1 %. (Seeds 1 and 2 gave +2.87 [1.54, 4.19] at 40 episodes and
+    # +4.42 [3.08, 5.76] at 60.)
+    mean, low, high = paired(df, "correlational", "query")
+    assert low > 0, (mean, low, high)
+
+
+def test_rung_2_beats_rung_1_when_a_confounder_is_hidden_on_marketing():
     # The refusal half is in the fast suite: test_agents.py::
     # test_causal_agent_identifies_only_with_a_back_door_set_in_the_context (Driving with the
     # hidden fatigue). Marketing's hidden intent is refused the same way:
     sc = scenarios.make("marketing")
     with pytest.raises(AgentError, match="will not guess"):
         agents.make("causal", sc)
-    # Scenario chosen for the demonstration: Marketing at its default knobs. Driving does not
+    # Marketing at its default knobs. Driving at its default fatigue_delay does not
     # show the contrast (see docs/agents.md): fatigue biases the logs against braking only
     # through the human's slower reaction, which matters at 1-2.5 s from the hazard, where
     # braking with the agent's 1 s reaction still wins. Measured at 20 episodes and 20,000 logs:
