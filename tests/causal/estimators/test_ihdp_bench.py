@@ -24,13 +24,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.linear_model import LinearRegression
 from threadpoolctl import threadpool_limits
 
 econml = pytest.importorskip("econml")
 
 from causal.estimators._learner_base import default_classifier, default_regressor  # noqa: E402
-from causal.estimators.dml import LinearDML, NonParamDML  # noqa: E402
+from causal.estimators.dml import LinearDML  # noqa: E402
 from causal.estimators.forest import _BOOSTING, CausalForest  # noqa: E402
 from causal.estimators.learners import DRLearner, RLearner, SLearner, TLearner, XLearner  # noqa: E402
 
