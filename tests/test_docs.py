@@ -37,6 +37,7 @@ Slow blocks
     ``<!-- slow -->`` (or ``<!-- slow: reason -->``) on the line before a block's fence marks
     it slow. A page with a slow block gives two tests: its fast blocks in the default suite,
     and all its blocks, in order, under ``-m slow``.
+    A slow console block's commands run under ``-m slow`` only (in a test of their own).
 
 Console blocks (```` ```console ````)
     Each ``causalsim ...`` (or ``python -m causalsim ...``) command, including one after
@@ -303,8 +304,12 @@ def _console_cases():
     for page in PAGES:
         all_blocks = blocks(page)
         console = [b for b in all_blocks if b.lang == "console" and commands(b)]
-        if console:
-            yield pytest.param(console, all_blocks, id=str(page.relative_to(ROOT)))
+        name = str(page.relative_to(ROOT))
+        if any(not b.slow for b in console):
+            yield pytest.param([b for b in console if not b.slow], all_blocks, id=name)
+        if any(b.slow for b in console):
+            yield pytest.param([b for b in console if b.slow], all_blocks, id=f"{name}+slow",
+                               marks=pytest.mark.slow)
 
 
 @pytest.mark.parametrize(("console", "all_blocks"), list(_console_cases()))
