@@ -379,10 +379,23 @@ class InteractiveDML(BaseEstimator):
 
 # --------------------------------------------------------------------------- NonParamDML
 def default_final() -> Any:
-    """The default final stage of :class:`NonParamDML`: shallow gradient boosting (single-threaded)."""
+    """The default final stage of :class:`NonParamDML`: shallow gradient boosting (single-threaded)
+    whose leaves hold at least 5% of the total weight.
+
+    A unit's pseudo-outcome ``Y_res / T_res`` is worth its weight ``T_res^2``: where the propensity
+    is close to 0 or 1 the pseudo-outcomes are huge and nearly weightless, and a leaf of a few such
+    units (20, with the former ``min_samples_leaf`` alone) predicts nonsense for its whole region.
+    On Healthcare (``hidden_confounder=False``, 144,594 training units, protocol A vs standard care)
+    one evaluation point in 2,000 got an effect 564 days off, and the PEHE was 8.6 times the
+    constant true ATE's; with ``min_weight_fraction_leaf=0.05`` it is 0.23 of it (worst error 1.7).
+
+    >>> default_final().min_weight_fraction_leaf
+    0.05
+    """
     from sklearn.ensemble import GradientBoostingRegressor
 
-    return GradientBoostingRegressor(n_estimators=100, max_depth=2, min_samples_leaf=20)
+    return GradientBoostingRegressor(n_estimators=100, max_depth=2, min_samples_leaf=20,
+                                     min_weight_fraction_leaf=0.05)
 
 
 class NonParamDML(_Residualiser):
@@ -401,7 +414,8 @@ class NonParamDML(_Residualiser):
     model_y, model_t, folds, repeats, random_state, overlap_warn
         As for :class:`LinearDML`.
     model_final : scikit-learn regressor accepting ``sample_weight``, optional
-        Default :func:`default_final` (gradient boosting, depth 2, 100 trees).
+        Default :func:`default_final` (gradient boosting, depth 2, 100 trees, leaves of at least
+        5% of the total weight).
 
     Examples
     --------
@@ -412,8 +426,8 @@ class NonParamDML(_Residualiser):
     >>> y = np.where(x > 0, 2, 0) * t + w + rng.normal(size=4000)
     >>> df = pd.DataFrame({"w": w, "x": x, "t": t, "y": y})
     >>> est = NonParamDML().fit(df, treatment="t", outcome="y", covariates=["w"], effect_modifiers=["x"])
-    >>> np.round(est.effect(pd.DataFrame({"x": [-1.0, 1.0]})), 0).tolist()
-    [0.0, 2.0]
+    >>> [round(float(v)) for v in est.effect(pd.DataFrame({"x": [-1.0, 1.0]}))]
+    [0, 2]
     """
 
     #: ``ate()`` refuses (no standard errors); :func:`~causal.estimators.checks.check_estimator` checks
