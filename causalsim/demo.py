@@ -253,7 +253,7 @@ def discovery_section(s: Settings, seed: int) -> Section:
     found = pc(data, 0.01)
     sc = edge_scores(found, true)
     ref = reference_graph(found, true, "auto")
-    kind = "PAG" if true.hidden else "CPDAG"
+    kind = "PAG" if true.bidirected_edges else "CPDAG"
     fig = compare_graphs(found, true, titles=(f"true ({kind})", "found by PC"))
     table = pd.DataFrame({"metric": ["SHD", "adjacency precision", "adjacency recall", "adjacency F1",
                                      "arrowhead precision", "arrowhead recall", "arrowhead F1"],
