@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import os
 import platform
-from collections.abc import Iterable
+import statistics
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +93,39 @@ def markdown(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """``(wall seconds, result)`` of one call of ``fn``."""
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def time_pair(ours: Callable[[], Any], theirs: Callable[[], Any] | None,
+              repeats: int) -> tuple[Any, list[float], Any, list[float]]:
+    """Time ``ours`` and the peer ``theirs`` (``None``: not run) alternately, ``repeats`` times each,
+    after one untimed warm-up call of each: ``(ours' result, its times, the peer's result or None,
+    its times)``."""
+    found, times, peer_found, peer_times = ours(), [], None, []
+    if theirs is not None:
+        peer_found = theirs()
+    for _ in range(repeats):
+        t, found = timed(ours)
+        times.append(t)
+        if theirs is not None:
+            t, peer_found = timed(theirs)
+            peer_times.append(t)
+    return found, times, peer_found, peer_times
+
+
+def median_range(ts: list[float]) -> str:
+    """A times cell: ``median (min-max)`` seconds."""
+    return f"{statistics.median(ts):.3g} ({min(ts):.3g}-{max(ts):.3g})"
+
+
+def write_json(path: Path | None, report: dict[str, Any]) -> None:
+    """Write ``report`` as JSON to ``path`` (creating its folder); nothing when ``path`` is None."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, default=str))

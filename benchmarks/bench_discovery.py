@@ -44,17 +44,25 @@ hide many edges from any test at n = 5,000).
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # benchmarks/ is on sys.path when a script runs
-from _common import finish_machine, machine, markdown, parser, print_machine, verdict  # noqa: E402
+from _common import (  # noqa: E402
+    finish_machine,
+    machine,
+    markdown,
+    median_range,
+    parser,
+    print_machine,
+    time_pair,
+    verdict,
+    write_json,
+)
 
 from causal.discovery import PartialGraph, edge_scores, pc, random_dag, sample_linear  # noqa: E402
 
@@ -69,12 +77,6 @@ def _peer() -> Any:
     return cl_pc
 
 
-def _time(fn: Any) -> tuple[float, Any]:
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
-
-
 def run_row(d: int, n: int, repeats: int, peer: Any) -> dict[str, Any]:
     g = random_dag(d, degree=DEGREE, seed=SEED + d)
     df = sample_linear(g, n, seed=SEED + d)
@@ -87,15 +89,7 @@ def run_row(d: int, n: int, repeats: int, peer: Any) -> dict[str, Any]:
         cg = peer(x, ALPHA, "fisherz", stable=True, show_progress=False)
         return PartialGraph.from_causallearn(cg.G, df.columns)
 
-    found, times, peer_found, peer_times = ours(), [], None, []
-    if peer is not None:
-        peer_found = theirs()
-    for _ in range(repeats):
-        t, found = _time(ours)
-        times.append(t)
-        if peer is not None:
-            t, peer_found = _time(theirs)
-            peer_times.append(t)
+    found, times, peer_found, peer_times = time_pair(ours, None if peer is None else theirs, repeats)
     row: dict[str, Any] = {"d": d, "n": n, "edges": len(g.directed_edges), "ours_s": times}
     s = edge_scores(found, g)
     row.update(ours_shd=s.shd, ours_f1=round(s.adjacency_f1, 3))
@@ -105,10 +99,6 @@ def run_row(d: int, n: int, repeats: int, peer: Any) -> dict[str, Any]:
                    same_skeleton=found.adjacencies == peer_found.adjacencies,
                    speedup=statistics.median(peer_times) / statistics.median(times))
     return row
-
-
-def _cell(ts: list[float]) -> str:
-    return f"{statistics.median(ts):.3g} ({min(ts):.3g}-{max(ts):.3g})"
 
 
 def main() -> None:
@@ -131,8 +121,8 @@ def main() -> None:
     table = []
     for r in rows:
         has_peer = "peer_s" in r
-        table.append([r["d"], r["n"], r["edges"], _cell(r["ours_s"]),
-                      _cell(r["peer_s"]) if has_peer else "not run",
+        table.append([r["d"], r["n"], r["edges"], median_range(r["ours_s"]),
+                      median_range(r["peer_s"]) if has_peer else "not run",
                       f"{r['speedup']:.1f}x" if has_peer else "—",
                       verdict(r["speedup"] >= TARGET and r["same_skeleton"]) if has_peer else verdict(None),
                       r.get("same_skeleton", "—"),
@@ -140,9 +130,7 @@ def main() -> None:
                       f"{r['ours_f1']} / {r.get('peer_f1', '—')}"])
     print()
     print(markdown(header, table))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": info, "rows": rows}, indent=2, default=str))
+    write_json(args.json, {"machine": info, "rows": rows})
 
 
 if __name__ == "__main__":

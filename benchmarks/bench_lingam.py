@@ -31,17 +31,24 @@ smoke run, not a measurement); ``--no-peers`` skips ``lingam``.
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # benchmarks/ is on sys.path when a script runs
-from _common import finish_machine, machine, markdown, parser, print_machine  # noqa: E402
+from _common import (  # noqa: E402
+    finish_machine,
+    machine,
+    markdown,
+    median_range,
+    parser,
+    print_machine,
+    time_pair,
+    write_json,
+)
 
 from causal import CausalGraph  # noqa: E402
 from causal.discovery import PartialGraph, direct_lingam, edge_scores, random_dag, sample_linear  # noqa: E402
@@ -55,12 +62,6 @@ def _peer() -> Any:
     except ImportError:
         return None
     return lingam.DirectLiNGAM
-
-
-def _time(fn: Any) -> tuple[float, Any]:
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
 
 
 def run_row(d: int, n: int, repeats: int, peer: Any) -> dict[str, Any]:
@@ -80,15 +81,7 @@ def run_row(d: int, n: int, repeats: int, peer: Any) -> dict[str, Any]:
         graph = PartialGraph.from_causal_graph(CausalGraph(edges, nodes=names))
         return graph, tuple(names[i] for i in model.causal_order_)
 
-    found, times, peer_found, peer_times = ours(), [], None, []
-    if peer is not None:
-        peer_found = theirs()
-    for _ in range(repeats):
-        t, found = _time(ours)
-        times.append(t)
-        if peer is not None:
-            t, peer_found = _time(theirs)
-            peer_times.append(t)
+    found, times, peer_found, peer_times = time_pair(ours, None if peer is None else theirs, repeats)
     s = edge_scores(found[0], g, reference="graph")
     row: dict[str, Any] = {"d": d, "n": n, "edges": len(g.directed_edges), "ours_s": times,
                            "ours_adj_f1": round(s.adjacency_f1, 3), "ours_arrow_f1": round(s.arrowhead_f1, 3)}
@@ -99,10 +92,6 @@ def run_row(d: int, n: int, repeats: int, peer: Any) -> dict[str, Any]:
                    same_graph=found[0] == peer_found[0],
                    speedup=statistics.median(peer_times) / statistics.median(times))
     return row
-
-
-def _cell(ts: list[float]) -> str:
-    return f"{statistics.median(ts):.3g} ({min(ts):.3g}-{max(ts):.3g})"
 
 
 def main() -> None:
@@ -125,17 +114,15 @@ def main() -> None:
     table = []
     for r in rows:
         has = "peer_s" in r
-        table.append([r["d"], r["n"], r["edges"], _cell(r["ours_s"]),
-                      _cell(r["peer_s"]) if has else "not run",
+        table.append([r["d"], r["n"], r["edges"], median_range(r["ours_s"]),
+                      median_range(r["peer_s"]) if has else "not run",
                       f"{r['speedup']:.1f}x" if has else "—", r.get("same_order", "—"),
                       r.get("same_graph", "—"),
                       f"{r['ours_adj_f1']} / {r.get('peer_adj_f1', '—')}",
                       f"{r['ours_arrow_f1']} / {r.get('peer_arrow_f1', '—')}"])
     print()
     print(markdown(header, table))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": info, "rows": rows}, indent=2, default=str))
+    write_json(args.json, {"machine": info, "rows": rows})
 
 
 if __name__ == "__main__":
