@@ -324,6 +324,23 @@ def _int_at_least(low: int):
     return parse
 
 
+def _number(text: str) -> float:
+    """An argparse ``type``: a float; anything else is refused as not a number."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+_number.__name__ = "number"
+
+
+def _subcommand(subparsers: argparse._SubParsersAction, name: str,
+                description: str) -> argparse.ArgumentParser:
+    """Add the subcommand ``name`` to ``subparsers`` with its one-line help from :data:`COMMANDS`."""
+    return subparsers.add_parser(name, help=COMMANDS[name][0], description=description)
+
+
 DO_HELP = ("intervention: NODE=VALUE sets the node, NODE+=VALUE / NODE-=VALUE shifts it, "
            "NODE*=VALUE scales it; on a scenario's action node, NODE=LABEL takes that action "
            "(causalsim scenarios NAME lists the labels); repeat for several nodes")

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from causalsim.args import ArgumentError
-from causalsim.cli import _int_at_least
+from causalsim.cli import _int_at_least, _number, _subcommand
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,16 +49,6 @@ __all__ = ["register", "cmd_discover", "discover", "format_edges", "main_questio
 
 METHODS = ("pc", "fci", "ges", "lingam")
 _REFERENCE = {"pc": "auto", "ges": "auto", "fci": "pag", "lingam": "graph"}
-
-
-def _alpha(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-_alpha.__name__ = "number"
 
 
 def load_input(source: str, n: int, seed: int) -> tuple[pd.DataFrame, CausalGraph | None, Any]:
@@ -269,14 +259,14 @@ def cmd_discover(ns: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``discover`` subcommand to ``subparsers``; return its parser."""
-    p = subparsers.add_parser(
-        "discover", help="learn a causal graph from data; score it against a scenario's true graph",
+    p = _subcommand(
+        subparsers, "discover",
         description="Learn a causal graph (PC, FCI, GES or DirectLiNGAM) from a scenario's logged data, a "
                     "model spec's samples or a CSV file; with a known truth, score it and draw both.")
     p.add_argument("source", metavar="SCENARIO_OR_CSV",
                    help="a scenario's name, a .yaml model spec, or a .csv file of numeric columns")
     p.add_argument("--method", required=True, choices=METHODS, help="discovery method")
-    p.add_argument("--alpha", type=_alpha, default=0.01,
+    p.add_argument("--alpha", type=_number, default=0.01,
                    help="significance level of PC's and FCI's tests, in (0, 1) (default 0.01)")
     p.add_argument("--n", type=_int_at_least(10), default=5000,
                    help="units sampled from a scenario or spec (default 5000)")

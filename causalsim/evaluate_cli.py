@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from causalsim.args import ArgumentError
-from causalsim.cli import _int_at_least  # the same integer parser as the other commands
+from causalsim.cli import _int_at_least, _number  # the same parsers as the other commands
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -250,16 +250,6 @@ def cmd_evaluate(ns: argparse.Namespace, argv: Sequence[str]) -> int:
                                  title=f"{sc.name}: cumulative regret vs the oracle", record=record)
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-_number.__name__ = "number"
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from causalsim.args import ArgumentError
-from causalsim.cli import _int_at_least
+from causalsim.cli import _int_at_least, _subcommand
 from causalsim.evaluate_cli import _knobs, _show
 
 __all__ = ["register", "cmd_validate", "format_leaderboard", "write_report", "ALL_SCENARIOS"]
@@ -248,8 +248,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``validate`` subcommand to ``subparsers``; return its parser."""
     from causal.validate import DEFAULT_ESTIMATORS, REGISTRY
 
-    p = subparsers.add_parser(
-        "validate", help="score estimators against a scenario's true effect over many replications",
+    p = _subcommand(
+        subparsers, "validate",
         description="Fit estimators on many seeded data sets drawn from a scenario and score them against "
                     "the effect the simulator knows: bias, RMSE, interval coverage, PEHE, seconds.")
     p.add_argument("scenario", metavar="SCENARIO", nargs="?", help="a scenario's name (causalsim scenarios)")
