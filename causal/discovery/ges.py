@@ -41,6 +41,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from itertools import combinations
 from typing import Any
 
@@ -219,51 +220,58 @@ def _cliques_of(base: list[int], pool: list[int], adj: np.ndarray) -> list[tuple
     return out
 
 
-def _best_insert(D, U, score: BICScore, k: Knowledge, nodes) -> tuple[float, Any]:
-    adj = _adjacent(D, U)
-    best: tuple[float, Any] = (0.0, None)
+def _pairs(D, U, adj: np.ndarray,
+           skip: Callable[[int, int], bool]) -> Iterator[tuple[int, int, set[int], list[int], list[int]]]:
+    """``(x, y, parents of y, neighbours of y, NA_{y,x})`` for every ordered pair of nodes that
+    ``skip(x, y)`` keeps, ``y`` outer; ``NA_{y,x}``: the neighbours of ``y`` adjacent to ``x``."""
     d = len(D)
     for y in range(d):
         pa = _parents(D, y)
         nb_y = np.nonzero(U[y])[0].tolist()
         for x in range(d):
-            if x == y or adj[x, y] or k.is_forbidden(nodes[x], nodes[y]):
+            if skip(x, y):
                 continue
-            na = [v for v in nb_y if adj[v, x]]
-            t0 = [v for v in nb_y if not adj[v, x] and not k.is_forbidden(nodes[v], nodes[y])]
-            for t in _cliques_of(na, t0, adj):
-                base = frozenset(pa | set(na) | set(t))
-                delta = score.local(y, base | {x}) - score.local(y, base)
-                if delta <= best[0] + 1e-9:
-                    continue
-                if _semi_directed_reach(D, U, y, x, set(na) | set(t)):
-                    continue
-                best = (delta, (x, y, t))
+            yield x, y, pa, nb_y, [v for v in nb_y if adj[v, x]]
+
+
+def _best_insert(D, U, score: BICScore, k: Knowledge, nodes) -> tuple[float, Any]:
+    adj = _adjacent(D, U)
+    best: tuple[float, Any] = (0.0, None)
+
+    def skip(x: int, y: int) -> bool:
+        return x == y or adj[x, y] or k.is_forbidden(nodes[x], nodes[y])
+
+    for x, y, pa, nb_y, na in _pairs(D, U, adj, skip):
+        t0 = [v for v in nb_y if not adj[v, x] and not k.is_forbidden(nodes[v], nodes[y])]
+        for t in _cliques_of(na, t0, adj):
+            base = frozenset(pa | set(na) | set(t))
+            delta = score.local(y, base | {x}) - score.local(y, base)
+            if delta <= best[0] + 1e-9:
+                continue
+            if _semi_directed_reach(D, U, y, x, set(na) | set(t)):
+                continue
+            best = (delta, (x, y, t))
     return best
 
 
 def _best_delete(D, U, score: BICScore, k: Knowledge, nodes) -> tuple[float, Any]:
     adj = _adjacent(D, U)
     best: tuple[float, Any] = (0.0, None)
-    d = len(D)
-    for y in range(d):
-        pa = _parents(D, y)
-        nb_y = np.nonzero(U[y])[0].tolist()
-        for x in range(d):
-            if not (D[x, y] or U[x, y]):
-                continue
-            if k.is_required(nodes[x], nodes[y]) or k.is_required(nodes[y], nodes[x]):
-                continue
-            na = [v for v in nb_y if adj[v, x]]
-            for size in range(len(na) + 1):
-                for h in combinations(na, size):
-                    rest = [v for v in na if v not in h]
-                    if not _is_clique(rest, adj):
-                        continue
-                    base = frozenset((pa | set(rest)) - {x})
-                    delta = score.local(y, base) - score.local(y, base | {x})
-                    if delta > best[0] + 1e-9:
-                        best = (delta, (x, y, h))
+
+    def skip(x: int, y: int) -> bool:
+        return (not (D[x, y] or U[x, y])
+                or k.is_required(nodes[x], nodes[y]) or k.is_required(nodes[y], nodes[x]))
+
+    for x, y, pa, _, na in _pairs(D, U, adj, skip):
+        for size in range(len(na) + 1):
+            for h in combinations(na, size):
+                rest = [v for v in na if v not in h]
+                if not _is_clique(rest, adj):
+                    continue
+                base = frozenset((pa | set(rest)) - {x})
+                delta = score.local(y, base) - score.local(y, base | {x})
+                if delta > best[0] + 1e-9:
+                    best = (delta, (x, y, h))
     return best
 
 
