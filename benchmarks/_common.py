@@ -83,6 +83,21 @@ def parser(doc: str | None, quick: str) -> argparse.ArgumentParser:
     return ap
 
 
+def size_sweep_args(doc: str | None, quick: str, peer: str, sizes: str,
+                    quick_sizes: tuple[int, ...]) -> tuple[argparse.Namespace, tuple[int, ...]]:
+    """Parse the options of a benchmark over numbers of variables: those of :func:`parser`, plus
+    ``--no-peers`` (skip ``peer``), ``--repeats`` (default 5, at least 5 outside ``--quick``) and
+    ``--sizes`` (default ``sizes``). Returns the options and the sizes (``quick_sizes`` with ``--quick``)."""
+    ap = parser(doc, quick)
+    ap.add_argument("--no-peers", action="store_true", help=f"skip {peer}")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--sizes", default=sizes, help="comma-separated numbers of variables")
+    args = ap.parse_args()
+    if args.repeats < 5 and not args.quick:
+        ap.error("--repeats must be >= 5 outside --quick (see benchmarks/README.md)")
+    return args, quick_sizes if args.quick else tuple(int(s) for s in args.sizes.split(","))
+
+
 def verdict(met: bool | None) -> str:
     """A target's cell: ``yes``, ``NO`` or ``—`` (no target, or nothing to compare)."""
     return {None: "—", True: "yes", False: "NO"}[met]

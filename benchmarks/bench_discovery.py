@@ -57,8 +57,8 @@ from _common import (  # noqa: E402
     machine,
     markdown,
     median_range,
-    parser,
     print_machine,
+    size_sweep_args,
     time_pair,
     verdict,
     write_json,
@@ -102,14 +102,8 @@ def run_row(d: int, n: int, repeats: int, peer: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = parser(__doc__, "d = 8, 12 at n = 1,000, 2 repeats: a smoke run")
-    ap.add_argument("--no-peers", action="store_true", help="skip causal-learn")
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--sizes", default="20,50,100", help="comma-separated numbers of variables")
-    args = ap.parse_args()
-    if args.repeats < 5 and not args.quick:
-        ap.error("--repeats must be >= 5 outside --quick (see benchmarks/README.md)")
-    sizes = (8, 12) if args.quick else tuple(int(s) for s in args.sizes.split(","))
+    args, sizes = size_sweep_args(__doc__, "d = 8, 12 at n = 1,000, 2 repeats: a smoke run",
+                                  peer="causal-learn", sizes="20,50,100", quick_sizes=(8, 12))
     n, repeats = (1000, 2) if args.quick else (N, args.repeats)
     info = machine(["numpy", "scipy", "pandas", "networkx", "causal-learn"])
     peer = None if args.no_peers else _peer()

@@ -44,8 +44,8 @@ from _common import (  # noqa: E402
     machine,
     markdown,
     median_range,
-    parser,
     print_machine,
+    size_sweep_args,
     time_pair,
     write_json,
 )
@@ -95,14 +95,8 @@ def run_row(d: int, n: int, repeats: int, peer: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = parser(__doc__, "d = 5 at n = 2,000, 2 repeats: a smoke run")
-    ap.add_argument("--no-peers", action="store_true", help="skip the lingam package")
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--sizes", default="10,20", help="comma-separated numbers of variables")
-    args = ap.parse_args()
-    if args.repeats < 5 and not args.quick:
-        ap.error("--repeats must be >= 5 outside --quick (see benchmarks/README.md)")
-    sizes = (5,) if args.quick else tuple(int(s) for s in args.sizes.split(","))
+    args, sizes = size_sweep_args(__doc__, "d = 5 at n = 2,000, 2 repeats: a smoke run",
+                                  peer="the lingam package", sizes="10,20", quick_sizes=(5,))
     n, repeats = (2000, 2) if args.quick else (N, args.repeats)
     info = machine(["numpy", "scipy", "scikit-learn", "lingam"])
     peer = None if args.no_peers else _peer()
