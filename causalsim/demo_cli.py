@@ -143,11 +143,10 @@ def cmd_demo(ns: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``demo`` subcommand to ``subparsers``; return its parser."""
-    from causalsim.cli import _int_at_least
+    from causalsim.cli import _int_at_least, _subcommand
 
-    p = subparsers.add_parser(
-        "demo", help="the whole product on the embedded scenarios: what-if, trap, agents, leaderboard, "
-                     "discovery",
+    p = _subcommand(
+        subparsers, "demo",
         description="Run a what-if, the braking trap, decision agents, an estimator leaderboard and causal "
                     "discovery on the embedded scenarios with fixed seeds, print one takeaway per part "
                     "and write a self-contained report.html.")
