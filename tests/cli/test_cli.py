@@ -347,7 +347,7 @@ def test_lazy_parser_shows_the_same_help_as_the_full_one():
 
     assert build_parser(()).format_help() == build_parser().format_help()
     assert list(COMMANDS) == ["whatif", "graph", "counterfactual", "scenarios", "identify", "estimate",
-                              "evaluate"]
+                              "evaluate", "discover", "validate", "demo"]
 
 
 # ---------------------------------------------------------------------- the real command
