@@ -20,8 +20,10 @@ from causal.estimators.learners import DRLearner, RLearner, SLearner, TLearner, 
 from causal.estimators.matching import CovariateMatching, PropensityMatching
 from causal.estimators.metrics import pehe
 from causal.estimators.panel import DiD
+from causal.estimators.policy import CatePolicy, PolicyTree, dr_scores, policy_from_cate, policy_value
 from causal.estimators.simple import DifferenceInMeans, RegressionAdjustment
 from causal.estimators.synth import SyntheticControl, simplex_least_squares
+from causal.estimators.uplift import auuc, plot_uplift, qini_coefficient, qini_curve, uplift_curve
 from causal.estimators.weighting import AIPW, IPW, OverlapWarning
 
 __all__ = ["Estimate", "BaseEstimator", "DifferenceInMeans", "RegressionAdjustment", "DiD",
@@ -31,4 +33,7 @@ __all__ = ["Estimate", "BaseEstimator", "DifferenceInMeans", "RegressionAdjustme
            "STRATEGY_METHODS", "check_estimator",
            # heterogeneous effects (the CATE): meta-learners, double ML, the causal forest, and their score
            "SLearner", "TLearner", "XLearner", "DRLearner", "RLearner", "LinearDML", "InteractiveDML",
-           "NonParamDML", "CausalForest", "pehe"]
+           "NonParamDML", "CausalForest", "pehe",
+           # policy learning and uplift
+           "dr_scores", "policy_value", "policy_from_cate", "CatePolicy", "PolicyTree", "uplift_curve",
+           "qini_curve", "auuc", "qini_coefficient", "plot_uplift"]
