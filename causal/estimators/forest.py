@@ -198,6 +198,12 @@ class CausalForest(BaseEstimator):
 
         ps = HistGradientBoostingClassifier(**_BOOSTING) if self.propensity is None else self.propensity
         om = HistGradientBoostingRegressor(**_BOOSTING) if self.outcome is None else self.outcome
+        for role, model, needs in (("propensity", ps, ("fit", "predict_proba")),
+                                   ("outcome", om, ("fit", "predict"))):
+            if not all(hasattr(model, a) for a in (*needs, "get_params")):
+                kind = "classifier" if role == "propensity" else "regressor"
+                raise EstimationError(f"{name}: the {role} model {model!r} is not a scikit-learn {kind} "
+                                      f"(it needs {', '.join(needs)} and get_params); pass one")
         e, m = np.empty(len(t)), np.empty(len(t))
         splits = KFold(n_splits=folds, shuffle=True, random_state=seed).split(X)
         with threadpool_limits(1, user_api="openmp"):
@@ -207,9 +213,6 @@ class CausalForest(BaseEstimator):
                     raise EstimationError(f"{name}: a cross-fitting fold has fewer than two treated or two "
                                           "control units; use fewer folds (cross_fit) or more data")
                 p_model = seeded_clone(ps, seed)
-                if not hasattr(p_model, "predict_proba"):
-                    raise EstimationError(f"{name}: the propensity model {type(p_model).__name__} has no "
-                                          "predict_proba; pass a probabilistic classifier")
                 p_model.fit(X[train], tt.astype(np.int64))
                 e[test] = p_model.predict_proba(X[test])[:, list(p_model.classes_).index(1)]
                 m[test] = seeded_clone(om, seed).fit(X[train], y[train]).predict(X[test])
