@@ -408,6 +408,9 @@ def test_the_benchmarks_readme_documents_every_script_and_its_options():
         usage = re.search(rf"python benchmarks/{script.name}((?:.|\n(?=\s))*)", readme)
         assert usage, f"benchmarks/README.md does not say how to run {script.name}"
         documented = set(re.findall(r"--[\w-]+", usage.group(1)))
-        options = set(re.findall(r"add_argument\(\s*\"(--[\w-]+)\"(?![^)]*SUPPRESS)",
-                                 script.read_text(encoding="utf-8"))) | {"--json", "--quick"}
+        source = script.read_text(encoding="utf-8")
+        declared = re.findall(r"add_argument\(\s*\"(--[\w-]+)\"(?![^)]*SUPPRESS)", source)
+        options = set(declared) | {"--json", "--quick"}
+        if "size_sweep_args(" in source:  # benchmarks/_common.py adds these three for a size sweep
+            options |= {"--no-peers", "--repeats", "--sizes"}
         assert documented == options, f"{script.name}: README usage {documented}, script {options}"
