@@ -109,8 +109,8 @@ def test_quick_demo_tells_the_story_from_its_own_numbers_and_is_reproducible(tmp
     """
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     pages, takeaways = [], None
+    out = tmp_path / "a"  # the second run writes over the first (a previous report): same command line
     for run in ("a", "b"):
-        out = tmp_path / run
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "causalsim", "demo", "--quick", "--out", str(out)],
                               capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
