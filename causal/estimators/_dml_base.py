@@ -20,7 +20,7 @@ from causal.errors import EstimationError
 from causal.estimators._learner_base import _controller
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, column_arrays
-from causal.estimators.weighting import _fit_propensity, _fit_regressor, _proba
+from causal.estimators.nuisance import _fit_propensity, _fit_regressor, _proba
 
 __all__: list[str] = []
 

@@ -85,7 +85,7 @@ from causal.estimators._dml_base import (
 )
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, normal_interval
-from causal.estimators.weighting import _fit_propensity, _fit_regressor, _proba, seeded_clone
+from causal.estimators.nuisance import _fit_propensity, _fit_regressor, _proba, seeded_clone
 
 __all__ = ["LinearDML", "InteractiveDML", "NonParamDML"]
 

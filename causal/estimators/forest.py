@@ -60,7 +60,7 @@ from causal.errors import EstimationError
 from causal.estimators._forest_split import grow_trees, kernels, route_pairs, threads
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns, normal_interval
-from causal.estimators.weighting import seeded_clone
+from causal.estimators.nuisance import seeded_clone
 
 __all__ = ["CausalForest"]
 

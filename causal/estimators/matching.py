@@ -99,7 +99,7 @@ from causal.estimators._fastfit import gram, single_threaded, tmatmul
 from causal.estimators._neighbors import _Index, _index, _Line, _nearest
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
-from causal.estimators.weighting import _fit_propensity_input, _glm_design
+from causal.estimators.nuisance import _fit_propensity_input, _glm_design
 
 __all__ = ["PropensityMatching", "CovariateMatching"]
 

@@ -217,7 +217,8 @@ def _check_overlap(XcovT: np.ndarray, t: np.ndarray, name: str, warn_at: float) 
     it warns with :class:`~causal.estimators.OverlapWarning` on the same terms as :class:`IPW`.
     """
     # scikit-learn: imported on first use
-    from causal.estimators.weighting import MIN_ESS_FRACTION, _fit_propensity_input
+    from causal.estimators.nuisance import _fit_propensity_input
+    from causal.estimators.weighting import MIN_ESS_FRACTION
 
     _, e, _ = _fit_propensity_input(None, np.ascontiguousarray(XcovT.T), t, name)
     # stacklevel 4: the warning points at the caller of fit (overlap_diagnostics, this, fit, caller)

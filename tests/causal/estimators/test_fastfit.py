@@ -34,7 +34,8 @@ from causal.estimators._neighbors import _Line
 from causal.estimators.base import check_columns, column_arrays
 from causal.estimators.iv import TwoStageLeastSquares
 from causal.estimators.matching import PropensityMatching, _ai2016, _balance
-from causal.estimators.weighting import AIPW, IPW, _fit_default_propensity, default_propensity
+from causal.estimators.nuisance import _fit_default_propensity
+from causal.estimators.weighting import AIPW, IPW, default_propensity
 
 COVS = ["x1", "x2", "x3"]
 ROLES = {"treatment": "t", "outcome": "y", "covariates": COVS}
@@ -149,7 +150,7 @@ def test_default_propensity_leaves_hard_cases_to_scikit_learn() -> None:
 @pytest.mark.parametrize("n", [600, 12_000])
 def test_estimators_with_the_fast_default_equal_those_fitted_by_scikit_learn(n: int, monkeypatch) -> None:
     """``propensity=None`` (Newton's method) against the same pipeline passed explicitly (scikit-learn)."""
-    import causal.estimators.weighting as weighting
+    import causal.estimators.nuisance as nuisance
 
     fitted = []
 
@@ -158,7 +159,7 @@ def test_estimators_with_the_fast_default_equal_those_fitted_by_scikit_learn(n: 
         fitted.append(out is not None)
         return out
 
-    monkeypatch.setattr(weighting, "_fit_default_propensity", spy)
+    monkeypatch.setattr(nuisance, "_fit_default_propensity", spy)
     df = _data(n, seed=n + 2)
     pairs = [(IPW(), IPW(default_propensity())),
              (IPW(normalized=False, trim=0.05), IPW(default_propensity(), normalized=False, trim=0.05)),
