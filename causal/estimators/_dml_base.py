@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from causal.errors import EstimationError
-from causal.estimators._learner_base import _controller
+from causal.estimators._learner_base import _controller, modifier_matrix
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, column_arrays
 from causal.estimators.nuisance import _fit_propensity, _fit_regressor, _proba
@@ -135,27 +135,8 @@ class _Data:
         self.modifiers = mods
 
 
-def _modifier_rows(est: Any, X: Any) -> np.ndarray:
-    """``[1, X]`` for effect modifiers given as a data frame (by name) or an array (in fit's order)."""
-    est._check_fitted()
-    name = type(est).__name__
-    mods = est.effect_modifiers_
-    if not mods:
-        raise EstimationError(f"{name} was fitted without effect_modifiers, so effect(X) has nothing to vary "
-                              "with; fit(..., effect_modifiers=[...]) or use ate() for the average effect")
-    if isinstance(X, pd.DataFrame):
-        arrays = column_arrays(X, estimator=name, effect_modifiers=mods)
-        M = np.column_stack([arrays[c] for c in mods])
-    else:
-        M = np.asarray(X, dtype=float)
-        if M.ndim == 1 and len(mods) == 1:
-            M = M[:, None]
-        if M.ndim != 2 or M.shape[1] != len(mods):
-            raise EstimationError(f"{name}: effect(X) needs the {len(mods)} effect modifiers {mods} as "
-                                  f"columns, got an array of shape {M.shape}")
-        if not np.isfinite(M).all():
-            raise EstimationError(f"{name}: effect(X) got missing or infinite effect-modifier values")
-    return M
+#: The effect modifiers of effect(X): one implementation with the meta-learners.
+_modifier_rows = modifier_matrix
 
 
 class _Residualiser(BaseEstimator):

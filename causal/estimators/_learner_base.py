@@ -27,7 +27,7 @@ from threadpoolctl import ThreadpoolController
 
 from causal.errors import EstimationError
 from causal.estimators._overlap import OverlapWarning
-from causal.estimators.base import BaseEstimator, Estimate, check_columns
+from causal.estimators.base import BaseEstimator, Estimate, check_columns, column_arrays
 from causal.estimators.multiarm import MAX_LEVELS, treatment_levels
 
 __all__ = ["default_regressor", "default_classifier"]
@@ -163,6 +163,34 @@ def _overlap(e: np.ndarray, name: str, warn_at: float, clip: float | None) -> in
 
 
 # --------------------------------------------------------------------------- the shared base
+
+def modifier_matrix(est: Any, X: Any) -> np.ndarray:
+    """The effect modifiers at which a fitted CATE estimator is asked its effect, as an ``(n, k)`` array.
+
+    ``X`` is a data frame holding the modifiers by name (any column order), or an array with them in
+    the order given to ``fit``. One implementation for the meta-learners and double ML.
+    """
+    est._check_fitted()
+    name = type(est).__name__
+    mods = est.effect_modifiers_
+    if not mods:
+        raise EstimationError(f"{name} was fitted without effect_modifiers, so effect(X) has nothing to vary "
+                              "with; fit(..., effect_modifiers=[...]) or use ate() for the average effect")
+    if isinstance(X, pd.DataFrame):
+        arrays = column_arrays(X, estimator=name, effect_modifiers=mods)
+        return np.column_stack([arrays[c] for c in mods])
+    M = np.asarray(X, dtype=float)
+    if M.ndim == 1 and len(mods) == 1:
+        M = M[:, None]
+    if M.ndim != 2 or M.shape[1] != len(mods):
+        raise EstimationError(f"{name}: effect(X) needs the {len(mods)} effect modifiers {mods} as columns "
+                              f"(a data frame by name, or an array of shape (n, {len(mods)})); got shape "
+                              f"{M.shape}")
+    if not np.isfinite(M).all():
+        raise EstimationError(f"{name}: effect(X) got missing or infinite effect-modifier values")
+    return M
+
+
 class _MetaLearner(BaseEstimator):
     """Validation, folds, treatment levels and the ``effect`` plumbing of every meta-learner."""
 
@@ -269,23 +297,7 @@ class _MetaLearner(BaseEstimator):
                               f"against control {self.control_}: {', '.join(map(str, self.contrasts_))})")
 
     def _modifiers(self, X: Any) -> np.ndarray:
-        self._check_fitted()
-        name = type(self).__name__
-        mods = self.effect_modifiers_
-        if not mods:
-            raise EstimationError(f"{name}: the CATE needs effect modifiers; fit with effect_modifiers=[...] "
-                                  "(the columns the effect varies with)")
-        if isinstance(X, pd.DataFrame):
-            return check_columns(X, estimator=name, effect_modifiers=mods).to_numpy(dtype=float)
-        arr = np.asarray(X, dtype=float)
-        if arr.ndim == 1 and len(mods) == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2 or arr.shape[1] != len(mods):
-            raise EstimationError(f"{name}: X must be a DataFrame with columns {mods} or an array of shape "
-                                  f"(n, {len(mods)}), got shape {arr.shape}")
-        if not np.isfinite(arr).all():
-            raise EstimationError(f"{name}: X has missing or infinite values")
-        return arr
+        return modifier_matrix(self, X)
 
     def effect(self, X: Any, treat: Any = None) -> np.ndarray:
         """The CATE ``E[Y(treat) - Y(control) | X]`` at each row of ``X``.
