@@ -29,6 +29,7 @@ from causal.errors import EstimationError
 from causal.estimators._overlap import OverlapWarning
 from causal.estimators.base import BaseEstimator, Estimate, check_columns, column_arrays
 from causal.estimators.multiarm import MAX_LEVELS, treatment_levels
+from causal.estimators.nuisance import check_model
 
 __all__ = ["default_regressor", "default_classifier"]
 
@@ -78,12 +79,7 @@ def _model(template: Any, default: Any, role: str, name: str, seed: int | None, 
             model.set_params(**{k: seed for k in model.get_params(deep=True)
                                 if k == "random_state" or k.endswith("__random_state")})
         return model
-    if not (hasattr(template, "fit") and hasattr(template, "predict")):
-        raise EstimationError(f"{name}: the {role} model {template!r} has no fit/predict; pass a "
-                              "scikit-learn estimator")
-    if proba and not hasattr(template, "predict_proba"):
-        raise EstimationError(f"{name}: the {role} model {type(template).__name__} has no predict_proba; "
-                              "pass a probabilistic classifier (e.g. LogisticRegression)")
+    check_model(template, role, name, proba=proba)
     try:
         model = clone(template)
     except TypeError as exc:

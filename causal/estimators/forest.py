@@ -60,7 +60,7 @@ from causal.errors import EstimationError
 from causal.estimators._forest_split import grow_trees, kernels, route_pairs, threads
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns, normal_interval
-from causal.estimators.nuisance import seeded_clone
+from causal.estimators.nuisance import check_model, seeded_clone
 
 __all__ = ["CausalForest"]
 
@@ -198,12 +198,8 @@ class CausalForest(BaseEstimator):
 
         ps = HistGradientBoostingClassifier(**_BOOSTING) if self.propensity is None else self.propensity
         om = HistGradientBoostingRegressor(**_BOOSTING) if self.outcome is None else self.outcome
-        for role, model, needs in (("propensity", ps, ("fit", "predict_proba")),
-                                   ("outcome", om, ("fit", "predict"))):
-            if not all(hasattr(model, a) for a in (*needs, "get_params")):
-                kind = "classifier" if role == "propensity" else "regressor"
-                raise EstimationError(f"{name}: the {role} model {model!r} is not a scikit-learn {kind} "
-                                      f"(it needs {', '.join(needs)} and get_params); pass one")
+        check_model(ps, "propensity", name, proba=True)
+        check_model(om, "outcome", name)
         e, m = np.empty(len(t)), np.empty(len(t))
         splits = KFold(n_splits=folds, shuffle=True, random_state=seed).split(X)
         with threadpool_limits(1, user_api="openmp"):

@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from causal.errors import EstimationError
 from causal.estimators._fastfit import gram, matmul, newton_logistic, tmatmul
 
-__all__ = ["default_propensity", "seeded_clone"]
+__all__ = ["default_propensity", "seeded_clone", "check_model"]
 
 
 def default_propensity() -> Pipeline:
@@ -229,3 +229,24 @@ def _correction(design: tuple[np.ndarray, np.ndarray], dpsi: np.ndarray, dmean: 
     return out.T
 
 
+def check_model(template: Any, role: str, name: str, *, proba: bool = False) -> None:
+    """Refuse a nuisance model that is not a scikit-learn estimator fit for its role.
+
+    ``role`` names it in the message (``"outcome"``, ``"propensity"``); ``proba`` asks for
+    ``predict_proba`` (a classifier whose probabilities the estimator divides by).
+
+    Raises
+    ------
+    EstimationError
+        No ``fit``/``predict``, no ``predict_proba`` where needed, or no ``get_params`` (it cannot be
+        cloned).
+    """
+    if not (hasattr(template, "fit") and hasattr(template, "predict")):
+        raise EstimationError(f"{name}: the {role} model {template!r} has no fit/predict; pass a "
+                              "scikit-learn estimator")
+    if proba and not hasattr(template, "predict_proba"):
+        raise EstimationError(f"{name}: the {role} model {type(template).__name__} has no predict_proba; "
+                              "pass a probabilistic classifier (e.g. LogisticRegression)")
+    if not hasattr(template, "get_params"):
+        raise EstimationError(f"{name}: the {role} model {type(template).__name__} cannot be cloned (no "
+                              "get_params); pass a scikit-learn estimator")
