@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.metadata
 import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -144,3 +146,34 @@ def write_json(path: Path | None, report: dict[str, Any]) -> None:
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, default=str))
+
+
+def stats(values: list[float]) -> dict[str, Any]:
+    """Median, min, max and the values themselves (a row's JSON record)."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "values": values}
+
+
+def race(fns: list[Callable[[], Any]], repeats: int, *,
+         progress: bool = False) -> tuple[list[list[float]], list[list[float]]]:
+    """Warm each function up once, then time them alternately ``repeats`` times.
+
+    Returns wall times (``perf_counter``, the figures quoted) and the process's CPU times
+    (``process_time``, printed beside them: on a shared machine they show how much of the wall time
+    was spent waiting for a CPU). ``progress`` prints each round's wall times to stderr.
+    """
+    for fn in fns:
+        fn()
+    wall: list[list[float]] = [[] for _ in fns]
+    cpu: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, w, c in zip(fns, wall, cpu, strict=True):
+            gc.collect()
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            fn()
+            w.append(time.perf_counter() - t0)
+            c.append(time.process_time() - c0)
+        if progress:
+            print("[" + ", ".join(f"{w[-1]:.2f} s" for w in wall) + "]", file=sys.stderr, flush=True)
+    return wall, cpu

@@ -49,7 +49,6 @@ fitting is quick) is a smoke run, not a measurement.
 
 from __future__ import annotations
 
-import gc
 import statistics
 import sys
 import time
@@ -64,7 +63,16 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # benchmarks/ is on sys.path when a script runs
-from _common import finish_machine, machine, markdown, parser, print_machine, verdict  # noqa: E402
+from _common import (  # noqa: E402
+    finish_machine,
+    machine,
+    markdown,
+    parser,
+    print_machine,
+    race,
+    verdict,
+)
+from _common import stats as _stats  # noqa: E402
 
 import scenarios  # noqa: E402
 from agents import evaluate  # noqa: E402
@@ -93,30 +101,6 @@ EXACT = tuple(a for a in AGENTS if a != "random")  # same decisions on both path
 
 
 # ----------------------------------------------------------------------------- timing
-def _stats(values: list[float]) -> dict[str, Any]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "values": values}
-
-
-def race(fns: list[Callable[[], Any]], repeats: int) -> tuple[list[list[float]], list[list[float]]]:
-    """Warm each function up once, then time them alternately ``repeats`` times: wall times
-    (``perf_counter``, the figures quoted) and the process's CPU times (``process_time``)."""
-    for fn in fns:
-        fn()
-    wall: list[list[float]] = [[] for _ in fns]
-    cpu: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, w, c in zip(fns, wall, cpu, strict=True):
-            gc.collect()
-            c0 = time.process_time()
-            t0 = time.perf_counter()
-            fn()
-            w.append(time.perf_counter() - t0)
-            c.append(time.process_time() - c0)
-        print("[" + ", ".join(f"{w[-1]:.2f} s" for w in wall) + "]", file=sys.stderr, flush=True)
-    return wall, cpu
-
-
 def _keep(self: Agent, logs: pd.DataFrame) -> Agent:
     return self
 
@@ -153,7 +137,7 @@ def measure_evaluate(scenario: Any, sizes: Sizes, repeats: int, quick: bool) -> 
                                        logs=sizes.logs, draws=sizes.draws, batched=batched)
         return call
 
-    (t_ours, t_ref), (c_ours, c_ref) = race([run(True), run(False)], repeats)
+    (t_ours, t_ref), (c_ours, c_ref) = race([run(True), run(False)], repeats, progress=True)
     ours, ref = frames[True], frames[False]
     exact = ours.agent.isin(EXACT).to_numpy()
     a, b = ours[exact].reset_index(drop=True), ref[exact].reset_index(drop=True)
@@ -198,7 +182,7 @@ def measure_act(scenario: Any, sizes: Sizes, repeats: int, quick: bool) -> dict[
         for x in single:
             agent.act(x)
 
-    (t_ours, t_ref), (c_ours, c_ref) = race([batch, loop], repeats)
+    (t_ours, t_ref), (c_ours, c_ref) = race([batch, loop], repeats, progress=True)
     n = len(obs)
     ours = _stats([n * calls / t for t in t_ours])
     ref = _stats([n / t for t in t_ref])

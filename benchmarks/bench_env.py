@@ -62,7 +62,6 @@ autoreset check): a smoke run, not a measurement.
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import statistics
@@ -79,7 +78,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # benchmarks/ is on sys.path when a script runs
-from _common import finish_machine, machine, markdown, parser, print_machine, verdict  # noqa: E402
+from _common import (  # noqa: E402
+    finish_machine,
+    machine,
+    markdown,
+    parser,
+    print_machine,
+    race,
+    verdict,
+)
+from _common import stats as _stats  # noqa: E402
 
 import scenarios  # noqa: E402
 from sim import core  # noqa: E402
@@ -115,33 +123,6 @@ QUICK = Sizes(num_envs=16, check_envs=2, single_s=None, single_steps=100, ours_s
 
 
 # ----------------------------------------------------------------------------- timing
-def _stats(values: list[float]) -> dict[str, Any]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "values": values}
-
-
-def race(fns: list[Callable[[], Any]], repeats: int) -> tuple[list[list[float]], list[list[float]]]:
-    """Warm each function up once, then time them alternately ``repeats`` times.
-
-    Returns wall times (``perf_counter``, the figures quoted) and the process's CPU times
-    (``process_time``, printed beside them: on a shared machine they show how much of the
-    wall time was spent waiting for a CPU).
-    """
-    for fn in fns:
-        fn()
-    wall: list[list[float]] = [[] for _ in fns]
-    cpu: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, w, c in zip(fns, wall, cpu, strict=True):
-            gc.collect()
-            c0 = time.process_time()
-            t0 = time.perf_counter()
-            fn()
-            w.append(time.perf_counter() - t0)
-            c.append(time.process_time() - c0)
-    return wall, cpu
-
-
 def cpu_ratio(ours: list[float], ref: list[float], work_ours: float = 1.0, work_ref: float = 1.0
               ) -> float:
     """Throughput ratio ours/ref in CPU time (medians)."""
