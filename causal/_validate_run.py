@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -70,15 +71,31 @@ PRELOAD = ("causal.validate", "causal.estimators", "causal.estimators.dml", "cau
            "causal.estimators.forest", "threadpoolctl")
 
 
-def _local(args: tuple, tasks: Sequence[tuple[int, int]], workers: int) -> Iterator[list[Item]]:
+def _forkserver(settings: Sequence[Any], dask: bool) -> Any:
+    """The ``forkserver`` context, its preload set to what a replication imports (None where unavailable).
+
+    The fork server is started once per process (by the first pool or cluster that
+    needs it) and every later worker process of either backend is forked from it:
+    a worker then starts in milliseconds with causalsim, scikit-learn and the
+    sources' modules loaded, instead of importing them (seconds) as a freshly
+    spawned interpreter does. ``fork`` is not used: a forked child of a process that
+    has run OpenMP code (scikit-learn's gradient boosting) can hang in its own
+    OpenMP calls, and the fork server has run none. ``distributed`` is preloaded too
+    when the Dask backend is used, or when this process has already imported it.
+    """
     import multiprocessing as mp
 
-    # forkserver, not fork: a forked child of a process that has run OpenMP code (scikit-learn's
-    # gradient boosting) can hang in its own OpenMP calls; the fork server has run none
-    ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else None
-    if ctx is not None:
-        sources = {type(s.source).__module__ for s in args[0]}
-        ctx.set_forkserver_preload([*PRELOAD, *sorted(m for m in sources if m != "__main__")])
+    if "forkserver" not in mp.get_all_start_methods():
+        return None
+    ctx = mp.get_context("forkserver")
+    sources = sorted({type(s.source).__module__ for s in settings} - {"__main__"})
+    extra = ["distributed"] if dask or "distributed" in sys.modules else []
+    ctx.set_forkserver_preload([*extra, *PRELOAD, *sources])
+    return ctx
+
+
+def _local(args: tuple, tasks: Sequence[tuple[int, int]], workers: int) -> Iterator[list[Item]]:
+    ctx = _forkserver(args[0], dask=False)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending = {pool.submit(run_chunk, *args, c) for c in chunks(tasks, workers)}
         try:
@@ -91,17 +108,42 @@ def _local(args: tuple, tasks: Sequence[tuple[int, int]], workers: int) -> Itera
                 fut.cancel()
 
 
+def _local_cluster(settings: Sequence[Any], workers: int) -> Any:
+    """A ``LocalCluster`` of ``workers`` one-thread worker processes, forked from the fork server.
+
+    Dask's default start method is ``spawn``: each worker is a fresh interpreter
+    that imports dask, then causalsim and scikit-learn at its first task (about
+    5 s of a 2-core machine per call), and stopping it takes 1-4 s more. The cluster made for a call
+    starts its workers the way the local backend does (:func:`_forkserver`),
+    unless the Dask configuration asks for another method than ``spawn``.
+    """
+    import multiprocessing as mp
+
+    import dask
+    from dask.distributed import LocalCluster
+    from distributed.utils import get_mp_context
+
+    key = "distributed.worker.multiprocessing-method"
+    method = dask.config.get(key, "spawn")
+    if method == "spawn" and "forkserver" in mp.get_all_start_methods():
+        method = "forkserver"
+    with dask.config.set({key: method}):
+        if method == "forkserver":
+            get_mp_context()  # distributed sets its preload list on its first forkserver context,
+            _forkserver(settings, dask=True)  # ours replaces it (a running fork server is reused)
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+
+
 def _dask(args: tuple, tasks: Sequence[tuple[int, int]], workers: int | None,
           address: str | None) -> Iterator[list[Item]]:
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, as_completed
     except ImportError:
         raise EstimationError("backend='dask' needs dask.distributed: "
                               "pip install 'causalsim[dask]'") from None
     cluster = None
     if address is None:
-        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = _local_cluster(args[0], workers or 2)
         client = Client(cluster)
     else:
         try:

@@ -6,6 +6,9 @@ The statistical acceptance runs (500 replications) are in test_validate_slow.py.
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -164,3 +167,28 @@ def test_bad_input(linear, tmp_path):
         validate(linear, "naive", n=300, reps=1, seed=0, workers=1, results=path)
     with pytest.raises(EstimationError, match="continuous actions"):
         validate(scenarios.make("driving_brake"), "naive", reps=1)
+
+
+@pytest.mark.slow
+def test_dask_cluster_for_the_call_forks_loaded_workers_and_address_gives_the_same_bytes(linear):
+    dd = pytest.importorskip("dask.distributed")
+    import dask
+
+    from causal._validate_run import _local_cluster
+
+    kw = {"n": 300, "reps": 6, "seed": 5}
+    ref = validate(linear, "naive,aipw", workers=1, **kw)
+    want = ref.table.to_csv().encode()
+    key = "distributed.worker.multiprocessing-method"
+    method = dask.config.get(key)
+    with _local_cluster(ref.settings, 2) as cluster, dd.Client(cluster) as client:
+        assert dask.config.get(key) == method  # the start method is set for the cluster only
+        if "forkserver" in mp.get_all_start_methods():
+            # forked from the fork server (not this process's children, as spawned workers are) with
+            # the estimators already imported before any task: no import at the first replication
+            info = client.run(lambda: (os.getppid(), "causal.estimators.dml" in sys.modules))
+            assert len(info) == 2
+            assert all(ppid != os.getpid() and loaded for ppid, loaded in info.values()), info
+        got = validate(linear, "naive,aipw", backend="dask", address=cluster.scheduler_address, **kw)
+        assert got.table.to_csv().encode() == want
+    assert validate(linear, "naive,aipw", backend="dask", workers=2, **kw).table.to_csv().encode() == want
