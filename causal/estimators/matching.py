@@ -95,151 +95,29 @@ import pandas as pd
 from scipy.linalg import solve_triangular
 
 from causal.errors import EstimationError
-from causal.estimators._fastfit import gram, single_threaded, tmatmul
-from causal.estimators._neighbors import _Index, _index, _Line, _nearest
+from causal.estimators._fastfit import single_threaded
+from causal.estimators._matching_ai2016 import _ai2016
+from causal.estimators._matching_balance import _balance
+from causal.estimators._matching_estimate import (
+    _arm_regressions,
+    _combine,
+    _conditional_variance,
+    _match_arms,
+)
+from causal.estimators._neighbors import _Index, _index
+from causal.estimators._neighbors import _Line as _Line  # re-exported: the tests import it from here
+from causal.estimators._neighbors import _nearest as _nearest  # re-exported: the tests import it from here
 from causal.estimators._overlap import overlap_diagnostics
 from causal.estimators.base import BaseEstimator, Estimate, as_binary, check_columns
 from causal.estimators.nuisance import _fit_propensity_input, _glm_design
 
 __all__ = ["PropensityMatching", "CovariateMatching"]
 
-_VAR_NEIGHBORS = 2  # J: same-arm matches for the conditional variance, AI (2006) eq. (14)
-_COV_NEIGHBORS = 4  # L: same-arm neighbours for the local covariances of AI (2016)
 _Target = Literal["ate", "att"]
 _OVERLAP_ADVICE = ("Matching reuses the few comparable units as heavily as weighting weights them, so the "
                    "matches there are far apart. Restrict the data to where both groups occur, set a caliper "
                    "(e.g. caliper=0.2) so units without a close match are dropped and say so, or change the "
                    "estimand: att() needs only propensities away from 1")
-
-
-def _match_arms(Z: np.ndarray, t: np.ndarray, nns: dict[int, _Index], m: int, radius: float | None,
-                name: str) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Matches of the units of each arm ``w`` among the other arm: ``{w: (unit, match, weight, dist)}``."""
-    out = {}
-    for w in (1, 0):
-        own, other = np.flatnonzero(t == w), np.flatnonzero(t != w)
-        own_index = nns[w]  # the units of arm w, already sorted if on a line
-        q, p, d = _nearest(Z[own], nns[1 - w], m, radius, name,
-                           own_index.order if isinstance(own_index, _Line) else None)
-        weight = 1.0 / np.bincount(q, minlength=len(own))[q]
-        out[w] = (own[q], other[p], weight, d)
-    return out
-
-
-def _conditional_variance(nns: dict[int, _Index], y: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``σ̂²(X_i, W_i)`` by matching within arms on ``J`` neighbours, AI (2006) eq. (14)."""
-    s2 = np.empty(len(y))
-    for w in (0, 1):
-        idx = np.flatnonzero(t == w)
-        j = min(_VAR_NEIGHBORS, len(idx) - 1)
-        nb = nns[w].kneighbors(n_neighbors=j, return_distance=False)  # X=None: a unit is not its own
-        s2[idx] = j / (j + 1) * (y[idx] - y[idx][nb].mean(axis=1)) ** 2
-    return s2
-
-
-def _arm_regressions(X: np.ndarray, y: np.ndarray, t: np.ndarray, names: Sequence[str],
-                     name: str) -> np.ndarray:
-    """``μ̂_w(X_i)`` for both arms ``w`` and all units: OLS of ``Y`` on ``(1, X)`` within each arm."""
-    D = np.column_stack([np.ones(len(y)), X])
-    mu = np.empty((2, len(y)))
-    for w in (0, 1):
-        m = t == w
-        if m.sum() <= D.shape[1]:
-            raise EstimationError(f"{name}: bias_correction regresses the outcome on {X.shape[1]} "
-                                  f"covariates within each arm, but the {('control', 'treated')[w]} arm "
-                                  f"has only {int(m.sum())} units; use bias_correction=False")
-        beta, _, rank, _ = np.linalg.lstsq(D[m], y[m], rcond=None)
-        if rank < D.shape[1]:
-            raise EstimationError(f"{name}: bias_correction needs covariates that are not collinear (nor "
-                                  f"constant) within the {('control', 'treated')[w]} arm; covariates: "
-                                  f"{', '.join(names)}")
-        mu[w] = D @ beta
-    return mu
-
-
-# --------------------------------------------------------------------------- estimates
-def _combine(y: np.ndarray, t: np.ndarray, parts: Sequence[tuple[np.ndarray, ...]], mu: np.ndarray | None,
-             s2: np.ndarray) -> dict[str, Any]:
-    """Effect, AI (2006) variance and matched-sample weights from one or two directions of matches.
-
-    A target ``i`` (a unit whose effect is averaged) gets ``d_i = (2 W_i - 1)(Y_i - Ŷ_i(1 - W_i))``.
-    Unit ``j`` receives ``K_j = Σ_i w_ij`` and ``K2_j = Σ_i w_ij²`` from its matches; the AI (2006)
-    variance is ``[Σ_targets (d_i - τ̂)² + Σ_j (K_j² + 2·target_j·K_j - K2_j) σ̂²_j] / N_t²``, which
-    reduces to eq. (14) (ATE) and its ATT analogue when every target has ``M`` matches.
-    """
-    n = len(y)
-    target = np.zeros(n, dtype=bool)
-    imputed, K, K2 = np.zeros(n), np.zeros(n), np.zeros(n)
-    for unit, match, weight, _ in parts:
-        target[unit] = True
-        value = y[match]
-        if mu is not None and len(match):
-            arm = int(t[match[0]])
-            value = value + mu[arm, unit] - mu[arm, match]
-        imputed += np.bincount(unit, weights=weight * value, minlength=n)
-        K += np.bincount(match, weights=weight, minlength=n)
-        K2 += np.bincount(match, weights=weight**2, minlength=n)
-    d = (2 * t - 1) * (y - imputed)
-    nt = int(target.sum())
-    if nt == 0:
-        return {"n_targets": 0}
-    tau = float(d[target].mean())
-    var = (((d[target] - tau) ** 2).sum() + ((K**2 + 2 * target * K - K2) * s2).sum()) / nt**2
-    weights = target + K
-    return {"value": tau, "var": float(var), "target": target, "weights": weights, "n_targets": nt,
-            "n_used": int((weights > 0).sum())}
-
-
-def _balance(X: np.ndarray, t: np.ndarray, weights: dict[str, np.ndarray],
-             names: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """Standardized mean differences and variance ratios before and after matching, per estimand."""
-    keys = list(weights)
-    stats: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for arm in (1, 0):
-        a = t == arm
-        # Weighted means of the arm's covariates from one product with all the arm's weights
-        # (normalised; unweighted first), then the variances by a second, compensated pass over the
-        # deviations from each mean: exact to rounding wherever the units lie. A covariate constant
-        # in the arm gets its value as mean and variance 0 exactly.
-        XT = X.T[:, a]
-        V = np.empty((XT.shape[1], 1 + len(keys)))
-        V[:, 0] = 1.0
-        for j, key in enumerate(keys, start=1):
-            V[:, j] = weights[key][a]
-        total = V.sum(axis=0)
-        V /= np.where(total > 0, total, 1.0)
-        M = tmatmul(XT, V)
-        var = np.empty_like(M)
-        D = np.empty_like(XT)
-        for j in range(V.shape[1]):
-            np.subtract(XT, M[:, j:j + 1], out=D)
-            r = tmatmul(D, V[:, j])
-            np.square(D, out=D)
-            var[:, j] = tmatmul(D, V[:, j]) - r * r
-        if XT.shape[1]:
-            const = XT.min(axis=1) == XT.max(axis=1)
-            M[const] = XT[const, :1]
-            var[const] = 0.0
-        used = total > 0  # an arm none of whose units is used has mean and variance 0
-        stats[arm] = (np.where(used, M, 0.0), np.where(used, np.maximum(var, 0.0), 0.0))
-
-    def moments(j: int) -> tuple[np.ndarray, ...]:
-        """Means and variances of both arms, unweighted (j = 0) or with the j-th weights."""
-        return stats[1][0][:, j], stats[1][1][:, j], stats[0][0][:, j], stats[0][1][:, j]
-
-    m1, v1, m0, v0 = moments(0)
-    sd = np.sqrt((v1 + v0) / 2)
-    tables = {}
-    for j, key in enumerate(keys, start=1):
-        a1, u1, a0, u0 = moments(j)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            smd_b = np.where(sd > 0, (m1 - m0) / sd, 0.0)
-            smd_a = np.where(sd > 0, (a1 - a0) / sd, 0.0)
-            vr_b = np.where(v0 > 0, v1 / v0, np.nan)
-            vr_a = np.where(u0 > 0, u1 / u0, np.nan)
-        tables[key] = pd.DataFrame({"smd_before": smd_b, "smd_after": smd_a, "var_ratio_before": vr_b,
-                                    "var_ratio_after": vr_a}, index=pd.Index(list(names), name="covariate"))
-    return tables
 
 
 # --------------------------------------------------------------------------- the shared estimator
@@ -582,111 +460,6 @@ class PropensityMatching(_Matching):
         return {"propensity_min": float(e.min()), "propensity_max": float(e.max()),
                 "caliper_logit": None if self.caliper is None
                 else float(self.caliper) * float(self.logit_propensity_.std(ddof=1))}
-
-
-def _ai2016(design: tuple[np.ndarray, np.ndarray], e: np.ndarray, z: np.ndarray, t: np.ndarray,
-            nns: dict[int, _Index], u_ate: np.ndarray, u_att: np.ndarray,
-            tau_att: float) -> dict[str, float]:
-    """Abadie & Imbens (2016) variance adjustments for matching on a logit score ``e = F(Φ'θ̂)``.
-
-    The influence function of the estimate gains ``g' H⁻¹ s_i``, ``s_i = Φ_i (W_i - e_i)`` the
-    logistic score, ``H`` its Hessian (with the ridge term of a penalised fit) and ``I = E[e(1-e) ΦΦ']``
-    the information; ``Cov(ψ, s) = c`` (``c_t`` for the ATT), so the variance changes by
-    ``(2 g'H⁻¹c + g'H⁻¹ I H⁻¹ g) / N`` — ``-c'I⁻¹c / N`` for the ATE (``g = -c``) and
-    ``(-c_t'I⁻¹c_t + ∂τ_t'I⁻¹∂τ_t) / N`` for the ATT (``g = ∂τ_t - c_t``) when unpenalised. With
-    ``f = e(1-e)`` (the logistic density at the index) and ``cov_w(i)`` the covariance of ``Φ`` and
-    the outcome among ``L`` arm-``w`` neighbours of unit ``i`` on the score (an estimate of
-    ``Cov(Φ, μ(w, X) | e(X))``)::
-
-        c    = mean f (cov_1/e + cov_0/(1-e))
-        c_t  = mean f [Φ (τ̄ - τ_t) + cov_1 + e/(1-e) cov_0] / P(W=1)
-        ∂τ_t = mean f [Φ (τ̄ - τ_t) + cov_1 - cov_0] / P(W=1)
-
-    ``τ̄_i`` the difference of the two arms' local mean outcomes (an estimate of
-    ``E[Y(1) - Y(0) | e(X_i)]``). ``∂τ_t = E[f Φ (μ(1,X) - μ(0,X) - τ_t)] / P(W=1)``; the
-    covariance terms turn ``τ̄(e)`` into ``μ(1,X) - μ(0,X)``.
-    """
-    Phi, ridge = design
-    n = len(e)
-    zo = np.argsort(z)  # units in the order of their score: neighbour searches run sequentially
-    zs, e_s = z[zo], e[zo]
-    f = e_s * (1 - e_s)
-    odds = e_s / (1 - e_s)
-    # Each mean of f·cov_w·(a scalar a_i per unit) is linear in the neighbours' Φ rows: Σ_j Φ_j r_j / n,
-    # with r_j collecting the weights of unit j as a neighbour; so no (n, L, q) array is formed. The L
-    # nearest arm-w units of unit i on the score are a run [lo_i, lo_i + L) of the arm's units sorted by
-    # score, so r_j = (u_j Σ_{i ∋ j} a_i - Σ_{i ∋ j} a_i m_i) / (L - 1), the sums over the units i whose
-    # run holds j (lo_i in (j - L, j]) and m_i the run's mean outcome: a scatter of a_i and a_i m_i to
-    # lo_i, then a spread over the run. Rows of R: c, c_t and ∂τ_t (times P(W=1)), before multiplying by Φ;
-    # rows with the same coefficient share one scatter.
-    coef = {(1, "ate"): [((0,), f / e_s)], (0, "ate"): [((0,), f / (1 - e_s))],
-            (1, "att"): [((1, 2), f)], (0, "att"): [((1,), f * odds), ((2,), -f)]}
-    R = np.empty((3, n))
-    mean: dict[int, np.ndarray] = {}
-    for w in (0, 1):
-        idx = np.flatnonzero(t == w)
-        nn = nns[w] if isinstance(nns[w], _Line) else _Line(z[idx])
-        ell = min(_COV_NEIGHBORS, len(idx))
-        lo = nn.window_starts(zs, ell)
-        units = idx[nn.order]  # the arm's units by score
-        n_runs = len(idx) - ell + 1
-        Rw = np.zeros((3, len(idx)))  # R's columns of these units, in this order
-        for key, u in (("ate", u_ate), ("att", u_att)):
-            uw = u[units]
-            shift = uw.mean()
-            uw -= shift  # centred: the products below then lose no precision to a large mean outcome
-            m = _run_sums(uw, ell)[lo] / ell
-            if key == "att":
-                mean[w] = m + shift
-            for rows, a in coef[w, key]:
-                r = uw * _spread(np.bincount(lo, weights=a, minlength=n_runs), ell)
-                r -= _spread(np.bincount(lo, weights=a * m, minlength=n_runs), ell)
-                r /= ell - 1
-                for row in rows:
-                    Rw[row] += r
-        for row in range(3):  # the arms partition the units: each column of R is set once
-            R[row][units] = Rw[row]
-    local = np.empty(n)
-    local[zo] = f * (mean[1] - mean[0] - tau_att)
-    R[1:] += local
-    info = gram(Phi.T, e * (1 - e)) / n
-    H = info + np.diag(ridge) / n
-
-    def change(g: np.ndarray, c: np.ndarray) -> float:
-        hg = np.linalg.solve(H, g)
-        return float((2 * hg @ c + hg @ info @ hg) / n)
-
-    p1 = t.mean()
-    c, c_t, d_t = (tmatmul(Phi.T, R.T) / n).T
-    c_t, d_t = c_t / p1, d_t / p1
-    return {"ate": change(-c, c), "att": change(d_t - c_t, c_t)}
-
-
-def _run_sums(v: np.ndarray, k: int) -> np.ndarray:
-    """Totals of the runs of ``k`` consecutive entries: ``out[j] = v[j] + ... + v[j + k - 1]``.
-
-    >>> _run_sums(np.array([1.0, 2.0, 3.0, 4.0]), 2)
-    array([3., 5., 7.])
-    """
-    size = len(v) - k + 1
-    out = v[:size].copy()
-    for j in range(1, k):
-        out += v[j:j + size]
-    return out
-
-
-def _spread(v: np.ndarray, k: int) -> np.ndarray:
-    """Each run's value added to the ``k`` positions it covers: ``out[j] = v[j - k + 1] + ... + v[j]``.
-
-    The adjoint of :func:`_run_sums`: ``len(out) = len(v) + k - 1``, entries out of range count 0.
-
-    >>> _spread(np.array([3.0, 5.0, 7.0]), 2)
-    array([ 3.,  8., 12.,  7.])
-    """
-    out = np.zeros(len(v) + k - 1)
-    for j in range(k):
-        out[j:j + len(v)] += v
-    return out
 
 
 # --------------------------------------------------------------------------- covariate matching
