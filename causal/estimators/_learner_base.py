@@ -158,6 +158,21 @@ def _overlap(e: np.ndarray, name: str, warn_at: float, clip: float | None) -> in
     return out
 
 
+def arm_design(Z: np.ndarray, t: np.ndarray | None, control: int, k: int) -> np.ndarray:
+    """``[Z, 1{t = j} for each level code j != control]``: the features of a joint outcome model.
+
+    ``t=None`` gives the indicator columns as zeros (the control arm), for the caller to set in place.
+    The S-learner's outcome model and the DR-learner's joint one (``outcome_fit="joint"``) see it.
+    """
+    n, p = Z.shape
+    D = np.zeros((n, p + k - 1))
+    D[:, :p] = Z
+    if t is not None:
+        others = np.array([j for j in range(k) if j != control])
+        D[:, p:] = t[:, None] == others[None, :]
+    return D
+
+
 # --------------------------------------------------------------------------- the shared base
 
 def modifier_matrix(est: Any, X: Any) -> np.ndarray:

@@ -225,3 +225,57 @@ def test_fitted_learners_pickle(small, learner, covariates):
                                                   effect_modifiers=["x1"])
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.effect(small), est.effect(small))
+
+
+# --------------------------------------------------------------------------- DR-learner outcome designs
+def test_dr_joint_outcome_design(known):
+    """``outcome_fit="joint"``: one outcome model on [x, indicator]. With a linear outcome model the
+    joint fit is misspecified here (the effect varies with x1) but the propensity is right, so the
+    AIPW ATE (true 1; its stderr about 0.04, interval at level 0.999: false failure 0.001) is still
+    covered; the CATE regression recovers 1 + 2 x1."""
+    df, tau = known
+    dr = DRLearner(outcome=LinearRegression(), final=LinearRegression(), outcome_fit="joint", level=0.999)
+    dr.fit(df, treatment="t", outcome="y", covariates=["x2"], effect_modifiers=["x1"])
+    assert dr.ate().covers(1.0)
+    assert pehe(dr.effect(df), tau) < 0.1 * tau.std()
+    # the joint model's arm predictions differ by its indicator's coefficient, the same for every unit
+    gap = dr.mu_[:, 1] - dr.mu_[:, 0]
+    assert np.ptp(gap) > 0                                  # two folds, two coefficients
+    assert len(np.unique(np.round(gap, 9))) == 2
+    # unit_effects_ (computed on first use) is the final model's CATE at the fitted units
+    np.testing.assert_allclose(dr.unit_effects_[1], dr.effect(df))
+    with pytest.raises(EstimationError, match="outcome_fit"):
+        DRLearner(outcome_fit="pooled").fit(df, treatment="t", outcome="y", effect_modifiers=["x1"])
+
+
+def test_dr_joint_multi_valued():
+    """Three levels, joint design: the indicators of levels 1 and 2 (control 0) are set in turn."""
+    rng = np.random.default_rng(1)
+    n = 3000
+    x = rng.normal(size=n)
+    t = rng.integers(0, 3, n)
+    y = x + np.choose(t, [np.zeros(n), np.full(n, 1.0), np.full(n, -2.0)]) + rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "t": t, "y": y})
+    dr = DRLearner(outcome=LinearRegression(), final=LinearRegression(), outcome_fit="joint", level=0.999)
+    dr.fit(df, treatment="t", outcome="y", effect_modifiers=["x"])
+    for a, truth in ((1, 1.0), (2, -2.0)):                  # constant effects: the joint model is right
+        assert dr.ate(treat=a).covers(truth)
+        np.testing.assert_allclose(dr.mu_[:, a] - dr.mu_[:, 0], truth, atol=0.2)
+
+
+@pytest.mark.slow  # imports EconML (2-5 s)
+def test_dr_joint_reproduces_econml():
+    """With the same models, folds and clipping, the joint design is EconML's DRLearner: same CATE."""
+    edr = pytest.importorskip("econml.dr")
+    from sklearn.linear_model import LogisticRegression
+
+    df, _ = design(2000, 4)
+    X, t, y = df[["x1", "x2"]].to_numpy(), df["t"].to_numpy(), df["y"].to_numpy()
+    ours = DRLearner(propensity=LogisticRegression(), outcome=LinearRegression(), final=LinearRegression(),
+                     outcome_fit="joint").fit(df, treatment="t", outcome="y", effect_modifiers=["x1", "x2"])
+    theirs = edr.DRLearner(model_propensity=LogisticRegression(), model_regression=LinearRegression(),
+                           model_final=LinearRegression(), cv=2, min_propensity=0.05, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.fit(y, t, X=X)
+    np.testing.assert_allclose(ours.effect(X), np.ravel(theirs.effect(X)), rtol=1e-6, atol=1e-8)
