@@ -14,8 +14,10 @@
   whether the logs identify ``E[R | do(a), context]``: when the context, or
   the context with further observed covariates, is a valid adjustment set for
   the effect of the action on the nodes the reward reads, it learns each
-  action's value by a doubly robust learner (cross-fitted propensity and outcome
-  models, then a regression of the AIPW pseudo-outcomes on the context). When
+  action's value by a doubly robust learner: cross-fitted propensity and outcome
+  models, then a regression on the context of the outcome model's predictions
+  plus an early-stopped regression of the inverse-propensity-weighted residuals
+  (the AIPW correction), whose sum has the AIPW pseudo-outcome's expectation. When
   nothing identifies it, it says so (:class:`~agents.base.AgentError`) — or,
   with ``fallback="query"``, learns by experiment, as :class:`~agents.online.QueryAgent`.
 
@@ -43,6 +45,35 @@ def default_regressor() -> Any:
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     return HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, random_state=0)
+
+
+class _Constant:
+    """A fitted constant: the mean of a regression target where no tree improved on it."""
+
+    def __init__(self, value: float) -> None:
+        self.value = float(value)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.full(len(x), self.value)
+
+
+def _early_stopped(x: np.ndarray, y: np.ndarray, validation: float = 0.2, patience: int = 10) -> Any:
+    """A boosted regression of ``y`` on ``x`` with as many trees as held-out loss supports.
+
+    Fits gradient-boosted trees on a seeded ``1 - validation`` share of the rows, scores every
+    iteration (the first being the constant mean) on the rest, and refits on all rows with the
+    best number of trees — or returns the constant mean when no tree helped (scikit-learn's own
+    early stopping keeps the last ``patience`` trees even when they made the held-out loss worse).
+    """
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    search = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, early_stopping=True,
+                                           validation_fraction=validation, n_iter_no_change=patience,
+                                           random_state=0).fit(x, y)
+    best = int(np.argmax(search.validation_score_))
+    if best == 0:
+        return _Constant(np.mean(y))
+    return HistGradientBoostingRegressor(max_iter=best, learning_rate=0.1, random_state=0).fit(x, y)
 
 
 def _logged(agent: Agent, logs: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -184,6 +215,22 @@ class CausalAgent(_Greedy):
         Cross-fitting folds of the nuisance models (fixed seed 0).
     clip : float
         Propensities used in the pseudo-outcomes are clipped to ``[clip, 1]``.
+    outcome : {"pooled", "per-action"}
+        The outcome model ``mu(w, a)``: one regression of the reward on the adjustment set and
+        the action (one-hot), which lets the actions share what they have in common (the
+        default; the rarest action may be a tenth of the logs), or one regression per action.
+    final : {"corrected", "pseudo"}
+        How each action's value ``E[R | do(a), x]`` is learned from the cross-fitted nuisances.
+        ``"pseudo"``, the DR-learner, regresses the AIPW pseudo-outcome
+        ``mu_a + 1{A=a} (R - mu_a) / e_a`` on the context ``x``. ``"corrected"`` (default)
+        regresses the two parts separately: ``mu_a`` (noise-free targets; this also averages out
+        adjustment covariates beyond the context) with ``model``, and the residual term
+        ``1{A=a} (R - mu_a) / e_a`` with boosted trees early-stopped on held-out loss, which start
+        from its mean (the AIPW correction of the average) and add trees only where the data
+        show the outcome model biased. The sum has the same expectation given ``x``, so it stays
+        doubly robust; the final stage no longer re-learns ``mu_a`` from targets divided by
+        propensities as low as ``clip``, which made the DR-learner's decisions noisier than a
+        plain regression's.
     fallback : {None, "query"}
         When the logs do not identify the effect: raise (``None``), or learn by
         experiment through ``query.interventional`` (as :class:`QueryAgent`).
@@ -192,10 +239,16 @@ class CausalAgent(_Greedy):
     name = "causal"
 
     def __init__(self, scenario, model: Any = None, propensity: Any = None, folds: int = 2,
-                 clip: float = 0.02, fallback: str | None = None, **query_settings: Any) -> None:
+                 clip: float = 0.02, outcome: str = "pooled", final: str = "corrected",
+                 fallback: str | None = None, **query_settings: Any) -> None:
         super().__init__(scenario)
         if fallback not in (None, "query"):
             raise AgentError(f"fallback must be None or 'query', got {fallback!r}")
+        if final not in ("corrected", "pseudo"):
+            raise AgentError(f"final must be 'corrected' or 'pseudo', got {final!r}")
+        if outcome not in ("pooled", "per-action"):
+            raise AgentError(f"outcome must be 'pooled' or 'per-action', got {outcome!r}")
+        self.outcome, self.final = outcome, final
         if not (isinstance(folds, int) and folds >= 2):
             raise AgentError(f"folds must be an integer >= 2, got {folds!r}")
         self.model, self.propensity, self.folds, self.clip = model, propensity, folds, float(clip)
@@ -237,17 +290,31 @@ class CausalAgent(_Greedy):
         for train, test in StratifiedKFold(self.folds, shuffle=True, random_state=0).split(w, actions):
             p = clone(prop).fit(w[train], actions[train])
             e[test] = p.predict_proba(w[test])[:, np.searchsorted(p.classes_, np.arange(k))]
-            for a in range(k):
-                sel = train[actions[train] == a]
-                mu[test, a] = clone(base).fit(w[sel], rewards[sel]).predict(w[test])
+            mu[test] = self._outcomes(base, w, actions, rewards, train, test)
         e = np.clip(e, self.clip, 1.0)
         taken = np.eye(k, dtype=bool)[actions]
-        pseudo = mu + taken * (rewards[:, None] - mu) / e
+        correction = taken * (rewards[:, None] - mu) / e
         #: the cross-fitted propensities of the logged actions (their range shows the overlap)
         self.propensities_ = e[np.arange(n), actions]
-        self.models_ = [clone(base).fit(x, pseudo[:, a]) for a in range(k)]
+        if self.final == "pseudo":
+            self.models_ = [clone(base).fit(x, mu[:, a] + correction[:, a]) for a in range(k)]
+        else:
+            self.models_ = [clone(base).fit(x, mu[:, a]) for a in range(k)]
+            self.corrections_ = [_early_stopped(x, correction[:, a]) for a in range(k)]
         self.fitted_ = True
         return self
+
+    def _outcomes(self, base: Any, w: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+                  train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        """Each action's predicted reward ``(len(test), k)`` from outcome models fit on ``train``."""
+        k = self.n_actions
+        if self.outcome == "per-action":
+            return np.column_stack([clone(base).fit(w[sel], rewards[sel]).predict(w[test])
+                                    for sel in (train[actions[train] == a] for a in range(k))])
+        eye = np.eye(k)
+        model = clone(base).fit(np.hstack([w[train], eye[actions[train]]]), rewards[train])
+        rows = np.vstack([np.hstack([w[test], np.tile(eye[a], (len(test), 1))]) for a in range(k)])
+        return model.predict(rows).reshape(k, len(test)).T
 
     def start(self, env: Any) -> None:
         super().start(env)
@@ -270,4 +337,7 @@ class CausalAgent(_Greedy):
 
     @one_thread
     def values(self, x: np.ndarray) -> np.ndarray:
-        return np.column_stack([m.predict(x) for m in self.models_])
+        v = np.column_stack([m.predict(x) for m in self.models_])
+        if self.final == "corrected":
+            v += np.column_stack([g.predict(x) for g in self.corrections_])
+        return v
