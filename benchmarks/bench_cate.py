@@ -4,23 +4,33 @@
 Usage::
 
     python benchmarks/bench_cate.py [--json PATH] [--quick] [--no-peers] [--repeats K] [--sizes N,N,...]
-                                    [--cases forest,dr,dml]
+                                    [--cases forest,dr,dml] [--big-cases forest,dr,dml]
+                                    [--configs equal,default] [--scenario NAME[,NAME...]|all]
 
 Follows the method of ``benchmarks/README.md``: each row times one of our estimators and its EconML
 counterpart on the same data, alternately (A, B, A, B, ...), after one warm-up call each on the
 first 2,000 units (imports, numba compilation, caches); a row gives the median of the repeats
 with min and max. Timed: ``fit`` on the ``n`` logged units plus ``effect`` at 10,000 held-out
 evaluation units. Beside time: each side's PEHE against the true CATE at the evaluation units.
+One row per scenario x size x case x configuration, each with its ratios to the peer in the same run.
 
-Data: the Healthcare scenario with ``hidden_confounder=False``, treatment ``protocol_A`` against
-``standard`` (the logged units that got one of the two; ``protocol_B`` units are dropped), outcome
-``recovery_days``. The true CATE of each unit is :func:`sim.cate.cate_truth` at its context (200
-Monte-Carlo draws per unit; the table prints their RMS error, which adds in quadrature to every
-PEHE alike). The scenario's context has 4 nodes (age, comorbidity, severity score, distance);
-six independent standard-normal columns are appended so that ``p = 10`` as the issue asks: they
-are effect modifiers that do not modify anything, which a forest must learn to ignore. Training
-data: seed 0 (sizes ``--sizes``, default 10,000 and 100,000); evaluation: 10,000 units of seed 1.
-All 10 columns are both confounders and effect modifiers (EconML: ``X`` = all, ``W = None``).
+Scenarios (``--scenario``, default ``all``): every registered scenario to which a binary-treatment
+CATE applies (:func:`applicable`: labelled discrete actions, each arm of the contrast at least 2% of
+the logged units), with ``hidden_confounder=False``. The contrast is ``actions[1]`` vs
+``actions[0]`` on the scenario's outcome unless :data:`CONTRASTS` says otherwise: Healthcare
+``protocol_A`` vs ``standard`` on ``recovery_days`` (``protocol_B`` units dropped), Marketing
+``discount`` vs ``none`` on ``conversion``; at present also Driving (``brake`` vs ``maintain`` on
+``collision``) and Ice cream (``advert`` vs ``none``). Driving's continuous-brake variant and the
+policy scenario (whose logs never adopt) are left out. The true CATE of each evaluation unit is
+:func:`sim.cate.cate_truth` at its context (200 Monte-Carlo draws per unit, 800 for Marketing's
+binary outcome; the table prints their RMS error, which adds in quadrature to every PEHE alike).
+Context nodes constant in the logs (Marketing's ``spent``) are dropped, and independent
+standard-normal columns are appended up to ``p = 10`` as the issue asks: effect modifiers that do
+not modify anything, which a forest must learn to ignore. Training data: the first ``n`` logged
+units of the two arms, seed 0 (sizes ``--sizes``, default 10,000 and 100,000; sizes of 100,000 and
+more run only the cases of ``--big-cases``, default all); evaluation: the first 10,000 logged units
+of the two arms, seed 1. All columns are both confounders and effect modifiers (EconML: ``X`` = all, ``W =
+None``).
 
 Rows (for each n)
 -----------------
@@ -33,13 +43,16 @@ forest/default
     The same ``CausalForest()`` vs ``CausalForestDML(discrete_treatment=True)`` in its default
     configuration (``model_y``/``model_t`` ``"auto"``, ``cv=2``).
 dr/equal
-    ``DRLearner(folds=2)`` (propensity ``default_classifier()``, outcome and final
-    ``default_regressor()``, clip 0.05) vs EconML ``DRLearner`` with ``model_propensity``,
+    ``DRLearner(folds=2, outcome_fit="joint")`` (propensity ``default_classifier()``, outcome and
+    final ``default_regressor()``, clip 0.05) vs EconML ``DRLearner`` with ``model_propensity``,
     ``model_regression`` and ``model_final`` the same models, ``cv=2``, ``min_propensity=0.05``.
-    EconML's outcome model is one regression on ``[X, one-hot T]``; ours one per arm (the only
-    difference). Target: >= 1.5x faster, PEHE <= 1.15x EconML's.
+    ``outcome_fit="joint"`` is EconML's design (one outcome regression on ``[X, one-hot T]`` per
+    fold), so both fit the same models on the same folds: the estimates agree to rounding (the row
+    prints the RMS difference of the two CATEs) and the time ratio is the implementations'.
+    Target: >= 1.5x faster, PEHE <= 1.15x EconML's.
 dr/default
-    The same ``DRLearner`` vs EconML's ``DRLearner()`` defaults ("auto" models, linear final).
+    ``DRLearner()`` (its default ``outcome_fit="per_arm"``: one outcome model per arm and fold) vs
+    EconML's ``DRLearner()`` defaults ("auto" models, linear final).
 dml/equal
     ``LinearDML(folds=2)`` (``LinearRegression`` outcome, logistic propensity) vs EconML
     ``LinearDML(discrete_treatment=True, cv=2)`` with the same models. Both report ``beta``
@@ -62,6 +75,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,36 +91,123 @@ EVAL = 10_000
 SAMPLES = 200
 WARM = 2_000
 CASES = ("forest", "dr", "dml")
+BIG = 100_000
 
 
 # --------------------------------------------------------------------------- data
-def scenario_data(n: int, seed: int, samples: int) -> dict[str, Any]:
-    """``n`` Healthcare units treated by ``protocol_A`` or ``standard`` with 6 noise columns appended."""
+#: The contrast benchmarked per scenario where it is not ``actions[1]`` vs ``actions[0]`` on the
+#: scenario's outcome: (treat, control, outcome, Monte-Carlo draws of the true CATE per unit).
+#: Marketing: discount vs no contact on ``conversion`` (revenue's sd of 28 against a CATE sd of 1.9
+#: leaves no learnable CATE at these sizes; see docs/heterogeneous.md), with 800 draws because a
+#: binary outcome's Monte-Carlo error is large against its CATE sd (0.046).
+CONTRASTS: dict[str, tuple[str, str, str, int]] = {
+    "marketing": ("discount", "none", "conversion", 800),
+    "healthcare": ("protocol_A", "standard", "recovery_days", SAMPLES),
+}
+#: A scenario is benchmarked when each arm of its contrast gets at least this share of the logged units.
+MIN_SHARE = 0.02
+PILOT = 2_000
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One scenario's benchmarked contrast."""
+
+    scenario: str
+    treat: str
+    control: str
+    outcome: str
+    samples: int
+    share: float  # of logged units in the two arms (pilot draw)
+
+    def make(self) -> Any:
+        return _make(self.scenario)
+
+    def label(self) -> str:
+        return f"{self.scenario}: {self.treat} vs {self.control}, {self.outcome}"
+
+
+def _make(name: str) -> Any:
     import scenarios
+
+    try:
+        return scenarios.make(name, hidden_confounder=False)
+    except TypeError:  # a scenario without the parameter
+        return scenarios.make(name)
+
+
+def spec(name: str) -> Spec | None:
+    """The binary contrast benchmarked on scenario ``name``, or ``None`` where none applies: actions
+    that are not a discrete set of labelled levels (a continuous brake force), logs without the action
+    or outcome column, or a behaviour policy under which an arm is (nearly) never logged."""
+    sc = _make(name)
+    labels = getattr(sc.actions, "labels", None)
+    if labels is None or len(labels) < 2:
+        return None
+    treat, control, outcome, samples = CONTRASTS.get(name, (labels[1], labels[0], sc.outcome, SAMPLES))
+    logs = sc.observational(PILOT, 0)
+    if sc.actions.nodes[0] not in logs or outcome not in logs:  # e.g. logs of a dynamic scenario's episodes
+        return None
+    action = logs[sc.actions.nodes[0]].to_numpy()
+    shares = [float(np.mean(action == sc.actions.index(v))) for v in (treat, control)]
+    if min(shares) < MIN_SHARE:
+        return None
+    return Spec(name, treat, control, outcome, samples, sum(shares))
+
+
+def applicable() -> list[Spec]:
+    """The contrast of every registered scenario to which a binary-treatment CATE applies."""
+    import scenarios
+
+    return [sp for name in scenarios.names() if (sp := spec(name)) is not None]
+
+
+def _features(logs: pd.DataFrame, context: list[str], n: int, seed: int) -> np.ndarray:
+    """The context columns with ``P - len(context)`` independent standard-normal columns appended."""
+    ctx = logs[context].to_numpy(dtype=float)
+    extra = max(0, P - ctx.shape[1])
+    return np.column_stack([ctx, np.random.default_rng([seed, 7]).normal(size=(n, extra))])
+
+
+def scenario_data(sp: Spec, n: int, seed: int, samples: int, truth: bool) -> dict[str, Any]:
+    """The first ``n`` logged units of the two arms (treatment 1 = ``treat``) with noise columns
+    appended; with ``truth``, also each unit's true CATE at its context (``sim.cate.cate_truth``, for
+    evaluation points). Training units need no truth: they come from ``observational``."""
     from sim.cate import cate_truth
 
-    sc = scenarios.make("healthcare", hidden_confounder=False)
-    draw = int(n / 0.6) + 100  # about 73% of logged units get protocol_A or standard
-    truth = cate_truth(sc, draw, seed, treat="protocol_A", control="standard", samples=samples)
-    action = truth.logs[sc.actions.nodes[0]].to_numpy()
-    keep = np.flatnonzero(action <= 1)[:n]
-    if len(keep) < n:
-        raise RuntimeError(f"only {len(keep)} of {draw} logged units got protocol_A or standard")
-    logs = truth.logs.iloc[keep]
-    ctx = logs[list(sc.context)].to_numpy(dtype=float)
-    noise = np.random.default_rng([seed, 7]).normal(size=(n, P - ctx.shape[1]))
-    X = np.column_stack([ctx, noise])
-    return {"X": X, "t": action[keep].astype(int), "y": logs["recovery_days"].to_numpy(dtype=float),
-            "cate": truth.cate[keep], "mc_rms": float(np.sqrt(np.mean(truth.cate_stderr[keep] ** 2)))}
+    sc = sp.make()
+    node = sc.actions.nodes[0]
+    a, c = sc.actions.index(sp.treat), sc.actions.index(sp.control)
+    context = [v for v in sc.context if sc.observational(PILOT, 0)[v].nunique() > 1]
+    draw = int(1.2 * n / sp.share) + 200
+    while True:
+        if truth:
+            tr = cate_truth(sc, draw, seed, treat=sp.treat, control=sp.control, outcome=sp.outcome,
+                            samples=samples)
+            logs = tr.logs
+        else:
+            logs = sc.observational(draw, seed)
+        keep = np.flatnonzero(logs[node].isin([a, c]).to_numpy())[:n]
+        if len(keep) == n:
+            break
+        draw *= 2
+    logs = logs.iloc[keep].reset_index(drop=True)
+    out = {}
+    if truth:
+        out = {"cate": tr.cate[keep], "mc_rms": float(np.sqrt(np.mean(tr.cate_stderr[keep] ** 2)))}
+    action = logs[node].to_numpy()
+    return {"X": _features(logs, context, n, seed), "t": (action == a).astype(int),
+            "y": logs[sp.outcome].to_numpy(dtype=float), "context": context, **out}
+
+
+def cols(d: dict[str, Any]) -> list[str]:
+    return [f"x{i}" for i in range(d["X"].shape[1])]
 
 
 def frame(d: dict[str, Any]) -> pd.DataFrame:
-    df = pd.DataFrame(d["X"], columns=COLS)
+    df = pd.DataFrame(d["X"], columns=cols(d))
     df["t"], df["y"] = d["t"], d["y"]
     return df
-
-
-COLS = [f"x{i}" for i in range(P)]
 
 
 def head(d: dict[str, Any], k: int) -> dict[str, Any]:
@@ -114,7 +215,7 @@ def head(d: dict[str, Any], k: int) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the two sides
-def ours(case: str, quick: bool) -> Callable[[dict[str, Any], np.ndarray], Any]:
+def ours(case: str, config: str, quick: bool) -> Callable[[dict[str, Any], np.ndarray], Any]:
     from sklearn.linear_model import LinearRegression
 
     from causal.estimators.dml import LinearDML
@@ -123,12 +224,13 @@ def ours(case: str, quick: bool) -> Callable[[dict[str, Any], np.ndarray], Any]:
     from causal.estimators.weighting import default_propensity
 
     def run(d: dict[str, Any], Xe: np.ndarray) -> Any:
-        df = frame(d)
+        df, COLS = frame(d), cols(d)
         if case == "forest":
             est = CausalForest(num_trees=50 if quick else 500)
             est.fit(df, treatment="t", outcome="y", covariates=COLS)
         elif case == "dr":
-            est = DRLearner(folds=2)
+            # equal: EconML's design too (one outcome model on [X, T] per fold); default: ours (per arm)
+            est = DRLearner(folds=2, outcome_fit="joint" if config == "equal" else "per_arm")
             est.fit(df, treatment="t", outcome="y", covariates=COLS, effect_modifiers=COLS)
         else:
             est = LinearDML(model_y=LinearRegression(), model_t=default_propensity(), folds=2)
@@ -198,9 +300,9 @@ def dml_z(a: Any, b: Any) -> float:
     return float(np.max(np.abs(a.coef_ - theirs) / a.coef_stderr_))
 
 
-def run_row(case: str, config: str, d: dict[str, Any], ev: dict[str, Any], repeats: int, quick: bool,
-            peers: bool) -> dict[str, Any]:
-    a = ours(case, quick)
+def run_row(scenario: str, case: str, config: str, d: dict[str, Any], ev: dict[str, Any], repeats: int,
+            quick: bool, peers: bool) -> dict[str, Any]:
+    a = ours(case, config, quick)
     b = econml_side(case, config, quick) if peers else None
     warm = head(d, min(WARM, len(d["t"])))
     _timed(a, warm, ev["X"][:100])
@@ -213,7 +315,8 @@ def run_row(case: str, config: str, d: dict[str, Any], ev: dict[str, Any], repea
         if b is not None:
             t, out_b = _timed(b, d, ev["X"])
             tb.append(t)
-    row: dict[str, Any] = {"case": case, "config": config, "n": len(d["t"]), "ours": summary(ta),
+    row: dict[str, Any] = {"scenario": scenario, "case": case, "config": config, "n": len(d["t"]),
+                           "ours": summary(ta),
                            "pehe_ours": pehe(out_a[1], ev["cate"]), "ate_ours": float(np.mean(out_a[1]))}
     if b is not None:
         row |= {"econml": summary(tb), "pehe_econml": pehe(out_b[1], ev["cate"]),
@@ -248,25 +351,49 @@ def _t(s: dict[str, Any] | None) -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    header = ["n", "row", "ours", "EconML", "speed-up", "PEHE ours", "PEHE EconML", "PEHE ratio",
+    header = ["scenario", "n", "row", "ours", "EconML", "speed-up", "PEHE ours", "PEHE EconML", "PEHE ratio",
               "accuracy", "target met"]
     out = []
     for r in rows:
-        extra = ""
+        parts = []
         if "coverage_ours" in r:
-            extra = f"95% CI coverage {r['coverage_ours']:.1%}"
-            if "coverage_econml" in r:
-                extra += f" vs {r['coverage_econml']:.1%}"
+            cov = f"95% CI coverage {r['coverage_ours']:.1%}"
+            parts.append(cov + (f" vs {r['coverage_econml']:.1%}" if "coverage_econml" in r else ""))
         if "beta_z" in r:
-            extra = f"max beta z {r['beta_z']:.2f}"
+            parts.append(f"max beta z {r['beta_z']:.2f}")
         if "ate_econml" in r:
-            extra += f"; mean CATE {r['ate_ours']:.3f} vs {r['ate_econml']:.3f}"
-        out.append([f"{r['n']:,}", f"{r['case']}/{r['config']}", _t(r["ours"]), _t(r.get("econml")),
-                    f"{r['speedup']:.2f}x" if "speedup" in r else "—", f"{r['pehe_ours']:.3f}",
-                    f"{r['pehe_econml']:.3f}" if "pehe_econml" in r else "—",
+            parts.append(f"mean CATE {r['ate_ours']:.3g} vs {r['ate_econml']:.3g}")
+            if r["case"] == "dr":
+                parts.append(f"CATE rms diff {r['cate_rms_diff']:.3g}")
+        extra = "; ".join(parts)
+        out.append([r["scenario"], f"{r['n']:,}", f"{r['case']}/{r['config']}", _t(r["ours"]),
+                    _t(r.get("econml")),
+                    f"{r['speedup']:.2f}x" if "speedup" in r else "—", f"{r['pehe_ours']:.4g}",
+                    f"{r['pehe_econml']:.4g}" if "pehe_econml" in r else "—",
                     f"{r['pehe_ratio']:.2f}" if "pehe_ratio" in r else "—", extra,
                     verdict(r.get("target_met"))])
     return markdown(header, out)
+
+
+def _list(ap: Any, value: str, allowed: Any, what: str) -> list[str]:
+    items = [c for c in value.split(",") if c]
+    if bad := set(items) - set(allowed):
+        ap.error(f"unknown {what} {sorted(bad)}; choose from {', '.join(allowed)}")
+    return items
+
+
+def _specs(ap: Any, value: str) -> list[Spec]:
+    import scenarios
+
+    every = applicable()
+    if value == "all":
+        return every
+    names = _list(ap, value, scenarios.names(), "scenarios")
+    found = {sp.scenario: sp for sp in every}
+    if none := [nm for nm in names if nm not in found]:
+        ap.error(f"no binary-treatment CATE applies to {none} (continuous actions, or an arm never "
+                 f"logged); applicable: {', '.join(found)}")
+    return [found[nm] for nm in names]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,15 +402,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats per side (default 5)")
     ap.add_argument("--sizes", default=None, help="comma-separated sample sizes (default 10000,100000)")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated rows: forest,dr,dml")
+    ap.add_argument("--big-cases", default=",".join(CASES),
+                    help=f"the cases run at sizes of {BIG:,} and more (default every case)")
     ap.add_argument("--configs", default="equal,default", help="equal and/or default peer configurations")
+    ap.add_argument("--scenario", default="all",
+                    help="comma-separated scenarios, or all (default): every registered scenario to which "
+                         "a binary-treatment CATE applies")
     args = ap.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 5)
     if repeats < 5 and not args.quick:
         ap.error("--repeats must be at least 5 outside --quick")
     sizes = [1000] if args.quick else [int(s) for s in (args.sizes or "10000,100000").split(",")]
-    cases = [c for c in args.cases.split(",") if c]
-    if bad := set(cases) - set(CASES):
-        ap.error(f"unknown cases {sorted(bad)}; choose from {', '.join(CASES)}")
+    cases = _list(ap, args.cases, CASES, "cases")
+    big = _list(ap, args.big_cases, CASES, "cases")
+    specs = _specs(ap, args.scenario)
     peers = not args.no_peers
     if peers:
         try:
@@ -291,28 +423,35 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("EconML is not installed: its columns are empty (pip install -e '.[bench]')")
             peers = False
-    configs = [c for c in args.configs.split(",") if c] if peers else ["equal"]
+    configs = _list(ap, args.configs, ("equal", "default"), "configs") if peers else ["equal"]
     info = machine(["numpy", "scipy", "scikit-learn", "numba", "econml"])
-    samples = 20 if args.quick else SAMPLES
-    ev = scenario_data(200 if args.quick else EVAL, 1, samples)
     rows: list[dict[str, Any]] = []
+    data: list[dict[str, Any]] = []
     with threadpool_limits(1, user_api="blas"):
-        for n in sizes:
-            d = scenario_data(n, 0, samples)
-            for case in cases:
-                for config in configs:
-                    rows.append(run_row(case, config, d, ev, repeats, args.quick, peers))
-                    print(f"done {case}/{config} n={n}", file=sys.stderr, flush=True)
+        for sp in specs:
+            samples = 20 if args.quick else sp.samples
+            ev = scenario_data(sp, 200 if args.quick else EVAL, 1, samples, truth=True)
+            data.append({"scenario": sp.scenario, "label": sp.label(), "p": ev["X"].shape[1],
+                         "context": ev["context"], "eval": len(ev["t"]), "samples": samples,
+                         "mc_rms": ev["mc_rms"], "cate_sd": float(np.std(ev["cate"]))})
+            for n in sizes:
+                todo = [c for c in cases if n < BIG or c in big]
+                if not todo:
+                    continue
+                d = scenario_data(sp, n, 0, samples, truth=False)
+                for case in todo:
+                    for config in configs:
+                        rows.append(run_row(sp.scenario, case, config, d, ev, repeats, args.quick, peers))
+                        print(f"done {sp.scenario} {case}/{config} n={n}", file=sys.stderr, flush=True)
     finish_machine(info)
     print_machine(info)
-    print(f"data: healthcare (hidden_confounder=False), protocol_A vs standard, p = {P} "
-          "(4 context + 6 noise); "
-          f"evaluation {len(ev['t']):,} units; true-CATE Monte-Carlo RMS error {ev['mc_rms']:.3f}; "
-          f"sd of the true CATE {np.std(ev['cate']):.3f}")
+    for x in data:
+        print(f"data: {x['label']}: p = {x['p']} ({len(x['context'])} context + {x['p'] - len(x['context'])} "
+              f"noise); evaluation {x['eval']:,} units; true-CATE Monte-Carlo RMS error {x['mc_rms']:.3g} "
+              f"({x['samples']} draws); sd of the true CATE {x['cate_sd']:.3g}")
     print(table(rows))
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "rows": rows, "mc_rms": ev["mc_rms"],
-                                         "cate_sd": float(np.std(ev["cate"]))}, indent=1))
+        args.json.write_text(json.dumps({"machine": info, "rows": rows, "data": data}, indent=1))
     return 0
 
 
