@@ -129,10 +129,11 @@ class Spec:
 
 def _make(name: str) -> Any:
     import scenarios
+    from sim.errors import ScenarioError
 
     try:
         return scenarios.make(name, hidden_confounder=False)
-    except TypeError:  # a scenario without the parameter
+    except ScenarioError:  # a scenario without the parameter ("unknown parameter(s)")
         return scenarios.make(name)
 
 
