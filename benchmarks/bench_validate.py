@@ -1,6 +1,8 @@
 """Benchmark of causal.validate: parallel speed-up, Dask overhead, and a 10^7-unit replication's memory.
 
-Rows (each timed alternately with its reference, warm-up first, median of ``--repeats``):
+Rows (``--rows``, default all; each timed alternately with its reference after a
+short warm-up, median of ``--repeats``), rows 1 to 2' for every scenario of
+``--scenario``:
 
 1. ``validate(workers=2)`` vs a plain serial Python loop over the same fits
    (the same data draws and estimators, one thread each: what a user writes by
@@ -8,8 +10,8 @@ Rows (each timed alternately with its reference, warm-up first, median of ``--re
 1'. The same loop with the BLAS/OpenMP pools left at their defaults (a user's
    loop as found), for reference.
 2. ``validate(backend="dask", workers=2)`` (a ``LocalCluster`` made for the call,
-   its start-up included) vs ``validate(workers=2)``. Ratio dask / local;
-   target <= 1.2.
+   its start-up and shut-down included) vs ``validate(workers=2)``. Ratio
+   dask / local; target <= 1.2.
 2'. ``validate(backend="dask", address=...)`` on a running 2-worker ``LocalCluster``
    (started once, outside the timing) vs ``validate(workers=2)``: the scheduling
    cost without the cluster's start-up.
@@ -17,23 +19,32 @@ Rows (each timed alternately with its reference, warm-up first, median of ``--re
    250,000 units) fitted by naive, regression and IPW, in a fresh process:
    its peak resident memory (``ru_maxrss``); target <= 3 GB.
 
-Default workload: IceCream without the hidden confounder, 200 replications x
-6 estimators (naive, regression, ipw, aipw, matching, dml) x n = 5,000.
-Accuracy beside time: the loop's and validate's estimates must agree bit for
-bit, and the table shows AIPW's bias and coverage.
+Workload per scenario: the scenario without its hidden confounder, 200
+replications x 6 estimators (naive, regression, ipw, aipw, matching, dml) x
+n = 5,000 units drawn. Scenarios (``--scenario``, default icecream; ``all``):
+those of ``causalsim validate --all`` (driving, healthcare, icecream, marketing).
+Both backends fork their worker processes from one fork server per Python
+process; the warm-up starts it, as a user's first call does. Accuracy beside
+time: the loop's and validate's estimates must agree bit for bit (row 1), the
+Dask and local tables byte for byte (rows 2, 2'), and the header line gives
+AIPW's bias and coverage.
 
 Usage::
 
-    python benchmarks/bench_validate.py [--reps 200] [--n 5000] [--repeats 5] [--json PATH] [--quick]
+    python benchmarks/bench_validate.py [--scenario icecream|NAME,NAME|all] [--rows 1,1',2,2',3]
+                                        [--reps 200] [--n 5000] [--repeats 5] [--json PATH] [--quick]
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
 import json
 import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +96,11 @@ def _loop(setting: Any, specs: list, n: int, reps: int, seed: int, limit: bool) 
     return out
 
 
+ROWS = ("1", "1'", "2", "2'", "3")
+
+
 def _timed(fn: Any) -> tuple[float, Any]:
+    gc.collect()
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
@@ -95,115 +110,199 @@ def _stats(times: list[float]) -> dict[str, Any]:
     return {"median": float(np.median(times)), "min": min(times), "max": max(times), "times": times}
 
 
+def _names(text: str, ap: argparse.ArgumentParser) -> list[str]:
+    from causalsim.validate_cli import ALL_SCENARIOS
+
+    names = list(ALL_SCENARIOS) if text == "all" else [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in names if x not in ALL_SCENARIOS]
+    if bad or not names:
+        ap.error(f"--scenario: {', '.join(bad) or 'none given'}; choose from {', '.join(ALL_SCENARIOS)} "
+                 "or all")
+    return names
+
+
+def _rows(text: str, ap: argparse.ArgumentParser) -> set[str]:
+    rows = {x.strip() for x in text.split(",") if x.strip()}
+    if not rows or rows - set(ROWS):
+        ap.error(f"--rows: {', '.join(sorted(rows - set(ROWS))) or 'none given'}; choose from "
+                 f"{','.join(ROWS)}")
+    return rows
+
+
+def _scenario(name: str, args: argparse.Namespace, rows: set[str],
+              address: Callable[[], str]) -> dict[str, Any]:
+    """Time the selected rows 1-2' on one scenario; the figures and the accuracy checks."""
+    import scenarios
+    from causal._validate_estimators import resolve
+    from causal._validate_source import settings
+    from causal.validate import validate
+
+    sc = scenarios.make(name, hidden_confounder=False)
+    setting = settings(sc, None, seed=0, cate=False)[0]
+    specs = resolve(ESTIMATORS)
+
+    def runs(reps: int) -> dict[str, Any]:
+        kw = {"n": args.n, "reps": reps, "seed": 0}
+        fns = {"loop": lambda: _loop(setting, specs, args.n, reps, 0, True),
+               "local": lambda: validate(sc, ESTIMATORS, workers=2, **kw),
+               "loop_default": lambda: _loop(setting, specs, args.n, reps, 0, False),
+               "dask": lambda: validate(sc, ESTIMATORS, backend="dask", workers=2, **kw),
+               "dask_addr": lambda: validate(sc, ESTIMATORS, backend="dask", address=address(), **kw)}
+        need = {"loop": "1" in rows, "local": bool(rows & {"1", "1'", "2", "2'"}),
+                "loop_default": "1'" in rows, "dask": "2" in rows, "dask_addr": "2'" in rows}
+        return {k: f for k, f in fns.items() if need[k]}
+
+    # warm-up (a few chunks each): imports, the fork server (started by the local backend before any
+    # Dask nanny sets its worker variables in this process's environment), the running cluster's workers
+    for fn in runs(min(args.reps, 8)).values():
+        fn()
+    fns = runs(args.reps)
+    t: dict[str, list[float]] = {k: [] for k in fns}
+    first: dict[str, Any] = {}
+    for _ in range(args.repeats):
+        for k, fn in fns.items():
+            sec, out = _timed(fn)
+            t[k].append(sec)
+            first.setdefault(k, out)
+    out: dict[str, Any] = {"times": {k: _stats(v) for k, v in t.items()}}
+    med = {k: v["median"] for k, v in out["times"].items()}
+    if "local" in first:
+        rep = first["local"]
+        aipw = rep.table.set_index("estimator").loc["aipw"]
+        out["truth"] = float(aipw["truth"])
+        out["aipw"] = {"bias": float(aipw["bias"]), "bias_se": float(aipw["bias_se"]),
+                       "coverage": float(aipw["coverage"])}
+        by = rep.records.set_index(["rep", "estimator"])["estimate"]
+        ours = np.array([by[(r, e)] for r in range(args.reps) for e in ESTIMATORS])
+        if "loop" in first:
+            out["loop_identical"] = bool(np.array_equal(np.asarray(first["loop"]), ours, equal_nan=True))
+            out["speedup"] = med["loop"] / med["local"]
+        if "loop_default" in first:
+            out["speedup_default_threads"] = med["loop_default"] / med["local"]
+        want = rep.table.to_csv().encode()
+        for k in ("dask", "dask_addr"):
+            if k in first:
+                out[f"{k}_identical"] = first[k].table.to_csv().encode() == want
+                out[f"{k}_ratio"] = med[k] / med["local"]
+    return out
+
+
+def _big(n: int) -> dict[str, Any] | None:
+    proc = subprocess.run([sys.executable, "-c", BIG, str(n)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-300:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _table_rows(name: str, res: dict[str, Any], rows: set[str]) -> list[list[str]]:
+    st = res["times"]
+
+    def cell(k: str) -> str:
+        s = st[k]
+        return f"{s['median']:.2f} s [{s['min']:.2f}, {s['max']:.2f}]"
+
+    out = []
+    if "1" in rows:
+        sp = res["speedup"]
+        out.append([f"1 {name}", "validate(workers=2) vs serial loop (1 thread)", cell("local"), cell("loop"),
+                    f"{sp:.2f}x faster", ">= 1.7x", verdict(sp >= 1.7)])
+    if "1'" in rows:
+        out.append([f"1' {name}", "validate(workers=2) vs serial loop (default threads)", cell("local"),
+                    cell("loop_default"), f"{res['speedup_default_threads']:.2f}x faster", "—",
+                    verdict(None)])
+    if "2" in rows:
+        r = res["dask_ratio"]
+        out.append([f"2 {name}", "dask LocalCluster(2) made in the call vs validate(workers=2)",
+                    cell("dask"), cell("local"), f"{r:.2f} (dask/local)", "<= 1.2", verdict(r <= 1.2)])
+    if "2'" in rows:
+        out.append([f"2' {name}", "dask on a running LocalCluster(2) vs validate(workers=2)",
+                    cell("dask_addr"), cell("local"), f"{res['dask_addr_ratio']:.2f} (dask/local)", "—",
+                    verdict(None)])
+    return out
+
+
+def _big_row(big: dict[str, Any], n: int) -> list[str]:
+    if "error" in big:
+        return ["3", f"one rep, marketing n={n:,}: failed", big["error"], "", "", "<= 3 GB", verdict(False)]
+    gb = big["maxrss_kb"] / 2**20
+    ests = ", ".join(f"{k} {v[0]:.4f} (se {v[1]:.4f})" if not v[2] else f"{k} failed"
+                     for k, v in big["estimates"].items())
+    return ["3", f"one rep, marketing n={n:,} ({big['rows']:,} rows kept), {big['seconds']:.0f} s; "
+                 f"truth {big['truth']:.4f}; {ests}", f"{gb:.2f} GB peak RSS", "—", "—", "<= 3 GB",
+            verdict(gb <= 3)]
+
+
 def main() -> None:
     ap = parser(__doc__, "tiny sizes and 2 repeats: a smoke run, not a measurement")
+    ap.add_argument("--scenario", default="icecream",
+                    help="a scenario, several separated by commas, or all (those of causalsim validate "
+                         "--all)")
+    ap.add_argument("--rows", default=",".join(ROWS), help=f"the rows to run, from {','.join(ROWS)}")
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--big", type=int, default=10_000_000, help="units of the one-replication memory row")
-    ap.add_argument("--no-dask", action="store_true", help="skip row 2")
+    ap.add_argument("--no-dask", action="store_true", help="skip rows 2 and 2'")
     args = ap.parse_args()
+    names, rows = _names(args.scenario, ap), _rows(args.rows, ap)
     if args.quick:
         args.reps, args.n, args.repeats, args.big = 4, 500, 2, 300_000
     elif args.repeats < 5:
         ap.error("--repeats must be >= 5 outside --quick (benchmarks/README.md)")
     info = machine(["numpy", "scikit-learn", "pandas", "dask", "distributed"])
 
-    import scenarios
-    from causal._validate_estimators import resolve
-    from causal._validate_source import settings
-    from causal.validate import validate
-
-    sc = scenarios.make("icecream", hidden_confounder=False)
-    setting = settings(sc, None, seed=0, cate=False)[0]
-    specs = resolve(ESTIMATORS)
-    kw = {"n": args.n, "reps": args.reps, "seed": 0}
-    run_local = lambda: validate(sc, ESTIMATORS, workers=2, **kw)  # noqa: E731
-    run_dask = lambda: validate(sc, ESTIMATORS, backend="dask", workers=2, **kw)  # noqa: E731
-    run_loop = lambda: _loop(setting, specs, args.n, args.reps, 0, True)  # noqa: E731
-    run_loop_default = lambda: _loop(setting, specs, args.n, args.reps, 0, False)  # noqa: E731
-
-    dask_ok = not args.no_dask
+    dask_ok = not args.no_dask and bool(rows & {"2", "2'"})
     if dask_ok:
         try:
             import dask.distributed  # noqa: F401
         except ImportError:
             dask_ok = False
-    # warm-up (imports, the fork server, a Dask cluster's first start)
-    rep = run_local()
-    loop_est = run_loop()
-    cluster = None
-    if dask_ok:
-        from dask.distributed import LocalCluster
+    run = rows if dask_ok else rows - {"2", "2'"}
+    cluster: list[Any] = []
 
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        run_addr = lambda: validate(sc, ESTIMATORS, backend="dask", address=cluster.scheduler_address,  # noqa: E731
-                                    **kw)
-        run_dask()
-        run_addr()
-    by = rep.records.set_index(["rep", "estimator"])["estimate"]
-    ours = np.array([by[(r, e)] for r in range(args.reps) for e in ESTIMATORS])
-    identical = bool(np.array_equal(np.asarray(loop_est), ours, equal_nan=True))
-    t: dict[str, list[float]] = {"local": [], "loop": [], "loop_default": [], "dask": [], "dask_addr": []}
-    for _ in range(args.repeats):
-        t["loop"].append(_timed(run_loop)[0])
-        t["local"].append(_timed(run_local)[0])
-        t["loop_default"].append(_timed(run_loop_default)[0])
-        if dask_ok:
-            t["dask"].append(_timed(run_dask)[0])
-            t["dask_addr"].append(_timed(run_addr)[0])
-    if cluster is not None:
-        cluster.close()
-    st = {k: _stats(v) for k, v in t.items() if v}
-    speed = st["loop"]["median"] / st["local"]["median"]
-    speed_default = st["loop_default"]["median"] / st["local"]["median"]
-    dask_ratio = st["dask"]["median"] / st["local"]["median"] if dask_ok else None
-    addr_ratio = st["dask_addr"]["median"] / st["local"]["median"] if dask_ok else None
+    def address() -> str:
+        """The running cluster of row 2', started at its first use (after the first local warm-up)."""
+        if not cluster:
+            from dask.distributed import LocalCluster
 
-    proc = subprocess.run([sys.executable, "-c", BIG, str(args.big)], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
-    big = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    gb = big["maxrss_kb"] / 2**20 if big else None
+            cluster.append(LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                        dashboard_address=None))
+        return cluster[0].scheduler_address
+
+    results: dict[str, Any] = {}
+    try:
+        for name in names if run & {"1", "1'", "2", "2'"} else []:
+            results[name] = _scenario(name, args, run, address)
+    finally:
+        for c in cluster:
+            c.close()
+    big = _big(args.big) if "3" in rows else None
     finish_machine(info)
     print_machine(info)
-    aipw = rep.table.set_index("estimator").loc["aipw"]
-    print(f"workload: icecream (hidden_confounder=False), {args.reps} reps x {len(ESTIMATORS)} estimators "
-          f"({', '.join(ESTIMATORS)}) x n={args.n:,}; loop and validate estimates bit-identical: "
-          f"{identical}; "
-          f"AIPW bias {aipw['bias']:.3f} (MC se {aipw['bias_se']:.3f}), coverage {aipw['coverage']:.3f}")
-
-    def cell(k: str) -> str:
-        s = st[k]
-        return f"{s['median']:.2f} s [{s['min']:.2f}, {s['max']:.2f}]"
-
-    rows = [["1", "validate(workers=2) vs serial loop (1 thread)", cell("local"), cell("loop"),
-             f"{speed:.2f}x faster", ">= 1.7x", verdict(speed >= 1.7)],
-            ["1'", "validate(workers=2) vs serial loop (default threads)", cell("local"),
-             cell("loop_default"),
-             f"{speed_default:.2f}x faster", "—", verdict(None)]]
-    if dask_ok:
-        rows.append(["2", "dask LocalCluster(2) vs validate(workers=2)", cell("dask"), cell("local"),
-                     f"{dask_ratio:.2f} (dask/local)", "<= 1.2", verdict(dask_ratio <= 1.2)])
-        rows.append(["2'", "dask on a running LocalCluster(2) vs validate(workers=2)", cell("dask_addr"),
-                     cell("local"), f"{addr_ratio:.2f} (dask/local)", "—", verdict(None)])
-    else:
-        rows.append(["2", "dask LocalCluster(2)", "dask not installed", "", "", "<= 1.2", verdict(None)])
-    if big:
-        ests = ", ".join(f"{k} {v[0]:.4f} (se {v[1]:.4f})" if not v[2] else f"{k} failed"
-                         for k, v in big["estimates"].items())
-        rows.append(["3", f"one rep, marketing n={args.big:,} ({big['rows']:,} rows kept), "
-                          f"{big['seconds']:.0f} s; truth {big['truth']:.4f}; {ests}",
-                     f"{gb:.2f} GB peak RSS", "—", "—", "<= 3 GB", verdict(gb <= 3)])
-    else:
-        rows.append(["3", f"one rep, marketing n={args.big:,}: failed", proc.stderr[-300:], "", "", "<= 3 GB",
-                     verdict(False)])
-    print(markdown(["#", "case", "ours", "reference", "ratio", "target", "met"], rows))
+    table = []
+    for name, res in results.items():
+        checks = [f"{label} {res[k]}" for k, label in
+                  (("loop_identical", "loop = validate bit for bit:"),
+                   ("dask_identical", "dask = local table bytes:"),
+                   ("dask_addr_identical", "dask on a running cluster = local table bytes:")) if k in res]
+        if "aipw" in res:
+            a = res["aipw"]
+            checks.append(f"truth {res['truth']:.4f}, AIPW bias {a['bias']:.3f} (MC se {a['bias_se']:.3f}), "
+                          f"coverage {a['coverage']:.3f}")
+        print(f"workload: {name} (hidden_confounder=False), {args.reps} reps x {len(ESTIMATORS)} estimators "
+              f"({', '.join(ESTIMATORS)}) x n={args.n:,}; " + "; ".join(checks))
+        table += _table_rows(name, res, run)
+        if rows & {"2", "2'"} - run:
+            table.append([f"2 {name}", "dask LocalCluster(2)", "skipped: dask not installed or --no-dask", "",
+                          "", "<= 1.2", verdict(None)])
+    if big is not None:
+        table.append(_big_row(big, args.big))
+    print(markdown(["#", "case", "ours", "reference", "ratio", "target", "met"], table))
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "times": st, "speedup": speed,
-                                         "speedup_default_threads": speed_default, "dask_ratio": dask_ratio,
-                                         "dask_address_ratio": addr_ratio,
-                                         "big": big, "children_maxrss_kb": child, "identical": identical,
+        args.json.write_text(json.dumps({"machine": info, "scenarios": results, "big": big,
+                                         "children_maxrss_kb": child,
                                          "args": vars(args) | {"json": str(args.json)}},
                                         indent=2, default=str))
 

@@ -129,9 +129,17 @@ def _local_cluster(settings: Sequence[Any], workers: int) -> Any:
         method = "forkserver"
     with dask.config.set({key: method}):
         if method == "forkserver":
+            from multiprocessing import forkserver
+
             get_mp_context()  # distributed sets its preload list on its first forkserver context,
             _forkserver(settings, dask=True)  # ours replaces it (a running fork server is reused)
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            # started now, before the nannies put Dask's worker variables (OMP_NUM_THREADS=1,
+            # MALLOC_TRIM_THRESHOLD_, ...) in this process's environment: the fork server, which
+            # later local pools share, has the environment of the caller whichever backend came first
+            forkserver.ensure_running()
+        # no dashboard; its HTTP server (health checks) on a free port: 8787 may be another cluster's
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
 
 
 def _dask(args: tuple, tasks: Sequence[tuple[int, int]], workers: int | None,

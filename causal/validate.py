@@ -27,7 +27,9 @@ Design
 * **Parallel**: ``backend="local"`` runs on ``workers`` processes
   (``concurrent.futures``; ``workers=1`` runs in this process), ``"dask"`` on a
   ``dask.distributed`` cluster (``address=`` or a ``LocalCluster`` made for the
-  call). Fits run single-threaded, so ``report.table`` has the same bytes for
+  call); the local processes and the workers of that ``LocalCluster`` are
+  forked from one fork server per Python process, which has the estimators
+  imported. Fits run single-threaded, so ``report.table`` has the same bytes for
   any backend and worker count. Fit times vary from run to run, so they are not
   in ``.table``: they are in ``report.timing`` and ``report.leaderboard()``.
 * **Resumable**: with ``results=PATH`` each finished replication is appended to
