@@ -115,7 +115,9 @@ def _local_cluster(settings: Sequence[Any], workers: int) -> Any:
     that imports dask, then causalsim and scikit-learn at its first task (about
     5 s of a 2-core machine per call), and stopping it takes 1-4 s more. The cluster made for a call
     starts its workers the way the local backend does (:func:`_forkserver`),
-    unless the Dask configuration asks for another method than ``spawn``.
+    unless the Dask configuration asks for another method than ``spawn``, and
+    without the workers' statistical profiler (it feeds the dashboard, which this
+    cluster does not serve).
     """
     import multiprocessing as mp
 
@@ -127,7 +129,8 @@ def _local_cluster(settings: Sequence[Any], workers: int) -> Any:
     method = dask.config.get(key, "spawn")
     if method == "spawn" and "forkserver" in mp.get_all_start_methods():
         method = "forkserver"
-    with dask.config.set({key: method}):
+    # no dashboard, so nobody sees the workers' statistical profile: do not sample the fits every 10 ms
+    with dask.config.set({key: method, "distributed.worker.profile.enabled": False}):
         if method == "forkserver":
             from multiprocessing import forkserver
 

@@ -189,6 +189,9 @@ def test_dask_cluster_for_the_call_forks_loaded_workers_and_address_gives_the_sa
             info = client.run(lambda: (os.getppid(), "causal.estimators.dml" in sys.modules))
             assert len(info) == 2
             assert all(ppid != os.getpid() and loaded for ppid, loaded in info.values()), info
+        # no dashboard: the workers do not sample their tasks for a profile nobody sees
+        prof = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+        assert set(prof.values()) == {False}
         got = validate(linear, "naive,aipw", backend="dask", address=cluster.scheduler_address, **kw)
         assert got.table.to_csv().encode() == want
     assert validate(linear, "naive,aipw", backend="dask", workers=2, **kw).table.to_csv().encode() == want
