@@ -113,11 +113,11 @@ def _local_cluster(settings: Sequence[Any], workers: int) -> Any:
 
     Dask's default start method is ``spawn``: each worker is a fresh interpreter
     that imports dask, then causalsim and scikit-learn at its first task (about
-    5 s of a 2-core machine per call), and stopping it takes 1-4 s more. The cluster made for a call
-    starts its workers the way the local backend does (:func:`_forkserver`),
-    unless the Dask configuration asks for another method than ``spawn``, and
-    without the workers' statistical profiler (it feeds the dashboard, which this
-    cluster does not serve).
+    5 s of a 2-core machine per call), and stopping it takes 1-4 s more. The
+    cluster made for a call starts its workers the way the local backend does
+    (:func:`_forkserver`), unless the Dask configuration asks for another method
+    than ``spawn``, and without the workers' statistical profiler (it feeds the
+    dashboard, which this cluster does not serve).
     """
     import multiprocessing as mp
 
