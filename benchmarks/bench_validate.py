@@ -281,7 +281,13 @@ def main() -> None:
     finish_machine(info)
     print_machine(info)
     table = []
-    for name, res in results.items():
+    for name in names:
+        if rows & {"2", "2'"} - run:
+            table.append([f"2 {name}", "dask LocalCluster(2)", "skipped: dask not installed or --no-dask", "",
+                          "", "<= 1.2", verdict(None)])
+        if name not in results:
+            continue
+        res = results[name]
         checks = [f"{label} {res[k]}" for k, label in
                   (("loop_identical", "loop = validate bit for bit:"),
                    ("dask_identical", "dask = local table bytes:"),
@@ -293,9 +299,6 @@ def main() -> None:
         print(f"workload: {name} (hidden_confounder=False), {args.reps} reps x {len(ESTIMATORS)} estimators "
               f"({', '.join(ESTIMATORS)}) x n={args.n:,}; " + "; ".join(checks))
         table += _table_rows(name, res, run)
-        if rows & {"2", "2'"} - run:
-            table.append([f"2 {name}", "dask LocalCluster(2)", "skipped: dask not installed or --no-dask", "",
-                          "", "<= 1.2", verdict(None)])
     if big is not None:
         table.append(_big_row(big, args.big))
     print(markdown(["#", "case", "ours", "reference", "ratio", "target", "met"], table))
