@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -29,7 +28,7 @@ from causal.errors import EstimationError
 from causal.estimators._overlap import OverlapWarning
 from causal.estimators.base import BaseEstimator, Estimate, check_columns, column_arrays
 from causal.estimators.multiarm import MAX_LEVELS, treatment_levels
-from causal.estimators.nuisance import check_model
+from causal.estimators.nuisance import check_model, seeded_clone
 
 __all__ = ["default_regressor", "default_classifier"]
 
@@ -81,7 +80,7 @@ def _model(template: Any, default: Any, role: str, name: str, seed: int | None, 
         return model
     check_model(template, role, name, proba=proba)
     try:
-        model = clone(template)
+        model = seeded_clone(template, seed)
     except TypeError as exc:
         raise EstimationError(f"{name}: the {role} model cannot be cloned ({exc}); pass a scikit-learn "
                               "estimator") from None
@@ -90,11 +89,6 @@ def _model(template: Any, default: Any, role: str, name: str, seed: int | None, 
         if "sample_weight" not in inspect.signature(fit).parameters:
             raise EstimationError(f"{name}: the {role} model {type(model).__name__} does not accept "
                                   "sample_weight, which the R-learner's weighted loss needs")
-    if seed is not None and hasattr(model, "get_params"):
-        unset = {k: seed for k, v in model.get_params(deep=True).items()
-                 if (k == "random_state" or k.endswith("__random_state")) and v is None}
-        if unset:
-            model.set_params(**unset)
     return model
 
 
